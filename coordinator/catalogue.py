@@ -1,0 +1,521 @@
+"""The catalogue: topics, partitions, chunks, objects, agents and producer ids.
+
+One class over either SQL driver (`sql.py`). Chunk commits check the writer's
+lease epoch in the same transaction as the insert (fencing, DESIGN.md §7).
+Nothing here touches object storage or the Kafka wire.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, NewType
+
+from .sql import Driver, Session, driver_for, migrate
+
+TopicId = NewType("TopicId", str)
+AgentId = NewType("AgentId", str)
+OrgId = NewType("OrgId", str)
+
+DEFAULT_ORG = OrgId("default")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class CatalogueError(Exception):
+    pass
+
+
+class TopicExists(CatalogueError):
+    pass
+
+
+class UnknownTopic(CatalogueError):
+    pass
+
+
+class InvalidPartitions(CatalogueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Topic:
+    id: TopicId
+    org_id: OrgId
+    name: str
+    partition_count: int
+    config: dict[str, str]
+    created_at: int
+
+    @property
+    def uuid(self) -> uuid.UUID:
+        return uuid.UUID(hex=self.id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionState:
+    topic_id: TopicId
+    partition: int
+    leader_agent: AgentId | None
+    leader_epoch: int
+    lease_expires_at: int
+    high_watermark: int
+    log_start_offset: int
+    size_bytes: int
+    last_append_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chunk:
+    topic_id: TopicId
+    partition: int
+    base_offset: int
+    last_offset: int
+    object_key: str
+    byte_start: int
+    byte_length: int
+    first_timestamp: int
+    max_timestamp: int
+    record_count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProducerState:
+    topic_id: TopicId
+    partition: int
+    producer_id: int
+    producer_epoch: int
+    first_sequence: int
+    last_sequence: int
+    base_offset: int
+    last_offset: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Agent:
+    id: AgentId
+    broker_id: int
+    host: str
+    port: int
+    rack: str | None
+    group: str
+    started_at: int
+    heartbeat_at: int
+
+
+@dataclass(slots=True, kw_only=True)
+class FlushCommit:
+    """What one flush makes durable: one object and its chunks, under lease epochs."""
+
+    agent_id: AgentId
+    object_key: str
+    org_id: OrgId
+    object_size: int
+    chunks: list[Chunk]
+    epochs: dict[tuple[TopicId, int], int]
+    producer_states: list[ProducerState] = field(default_factory=list)
+
+
+_TOPIC_COLS = "id, org_id, name, partition_count, config, created_at"
+_PARTITION_COLS = (
+    "topic_id, partition, leader_agent, leader_epoch, lease_expires_at, high_watermark, "
+    "log_start_offset, size_bytes, last_append_at"
+)
+_CHUNK_COLS = (
+    "topic_id, partition, base_offset, last_offset, object_key, byte_start, byte_length, "
+    "first_timestamp, max_timestamp, record_count"
+)
+
+
+def _topic(row: Any) -> Topic:
+    return Topic(
+        id=TopicId(row[0]),
+        org_id=OrgId(row[1]),
+        name=row[2],
+        partition_count=int(row[3]),
+        config=json.loads(row[4]),
+        created_at=int(row[5]),
+    )
+
+
+def _partition(row: Any) -> PartitionState:
+    return PartitionState(
+        topic_id=TopicId(row[0]),
+        partition=int(row[1]),
+        leader_agent=AgentId(row[2]) if row[2] is not None else None,
+        leader_epoch=int(row[3]),
+        lease_expires_at=int(row[4]),
+        high_watermark=int(row[5]),
+        log_start_offset=int(row[6]),
+        size_bytes=int(row[7]),
+        last_append_at=int(row[8]),
+    )
+
+
+def _chunk(row: Any) -> Chunk:
+    return Chunk(
+        topic_id=TopicId(row[0]),
+        partition=int(row[1]),
+        base_offset=int(row[2]),
+        last_offset=int(row[3]),
+        object_key=row[4],
+        byte_start=int(row[5]),
+        byte_length=int(row[6]),
+        first_timestamp=int(row[7]),
+        max_timestamp=int(row[8]),
+        record_count=int(row[9]),
+    )
+
+
+class Catalogue:
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+
+    @classmethod
+    def from_url(cls, url: str) -> Catalogue:
+        return cls(driver_for(url))
+
+    @property
+    def dialect(self) -> str:
+        return self.driver.dialect
+
+    async def open(self) -> None:
+        await self.driver.open()
+        await migrate(self.driver)
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+    async def ping(self) -> None:
+        await self.driver.fetchrow("SELECT 1")
+
+    # -- agents ---------------------------------------------------------------
+
+    async def register_agent(
+        self, agent_id: AgentId, host: str, port: int, rack: str | None = None, group: str = "default"
+    ) -> Agent:
+        now = now_ms()
+        async with self.driver.transaction() as tx:
+            row = await tx.fetchrow("SELECT broker_id, started_at FROM agents WHERE id = $1", agent_id)
+            if row is None:
+                nxt = await tx.fetchrow("SELECT COALESCE(MAX(broker_id), 0) + 1 FROM agents")
+                broker_id = int(nxt[0]) if nxt else 1
+                await tx.execute(
+                    "INSERT INTO agents (id, broker_id, host, port, rack, agent_group, started_at, heartbeat_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    agent_id, broker_id, host, port, rack, group, now, now,
+                )
+            else:
+                broker_id = int(row[0])
+                await tx.execute(
+                    "UPDATE agents SET host = $2, port = $3, rack = $4, agent_group = $5,"
+                    " started_at = $6, heartbeat_at = $6 WHERE id = $1",
+                    agent_id, host, port, rack, group, now,
+                )
+        return Agent(id=agent_id, broker_id=broker_id, host=host, port=port, rack=rack,
+                     group=group, started_at=now, heartbeat_at=now)
+
+    async def heartbeat(self, agent_id: AgentId) -> None:
+        await self.driver.execute("UPDATE agents SET heartbeat_at = $2 WHERE id = $1", agent_id, now_ms())
+
+    async def list_agents(self) -> list[Agent]:
+        rows = await self.driver.fetch(
+            "SELECT id, broker_id, host, port, rack, agent_group, started_at, heartbeat_at"
+            " FROM agents ORDER BY broker_id"
+        )
+        return [
+            Agent(id=AgentId(r[0]), broker_id=int(r[1]), host=r[2], port=int(r[3]), rack=r[4],
+                  group=r[5], started_at=int(r[6]), heartbeat_at=int(r[7]))
+            for r in rows
+        ]
+
+    # -- topics ---------------------------------------------------------------
+
+    async def create_topic(
+        self, name: str, partitions: int, config: dict[str, str] | None = None,
+        org_id: OrgId = DEFAULT_ORG,
+    ) -> Topic:
+        if partitions < 1:
+            raise InvalidPartitions("a topic needs at least one partition")
+        topic = Topic(
+            id=TopicId(uuid.uuid4().hex), org_id=org_id, name=name, partition_count=partitions,
+            config=dict(config or {}), created_at=now_ms(),
+        )
+        async with self.driver.transaction() as tx:
+            if await tx.fetchrow(
+                "SELECT 1 FROM topics WHERE org_id = $1 AND name = $2", org_id, name
+            ):
+                raise TopicExists(f"topic {name!r} already exists")
+            await tx.execute(
+                f"INSERT INTO topics ({_TOPIC_COLS}) VALUES ($1, $2, $3, $4, $5, $6)",
+                topic.id, org_id, name, partitions, json.dumps(topic.config), topic.created_at,
+            )
+            await self._insert_partitions(tx, topic.id, range(partitions))
+        return topic
+
+    async def _insert_partitions(self, tx: Session, topic_id: TopicId, numbers: Iterable[int]) -> None:
+        for p in numbers:
+            await tx.execute(
+                "INSERT INTO partitions (topic_id, partition) VALUES ($1, $2)", topic_id, p
+            )
+
+    async def get_topic(self, name: str, org_id: OrgId = DEFAULT_ORG) -> Topic | None:
+        row = await self.driver.fetchrow(
+            f"SELECT {_TOPIC_COLS} FROM topics WHERE org_id = $1 AND name = $2", org_id, name
+        )
+        return _topic(row) if row else None
+
+    async def get_topic_by_id(self, topic_id: TopicId) -> Topic | None:
+        row = await self.driver.fetchrow(f"SELECT {_TOPIC_COLS} FROM topics WHERE id = $1", topic_id)
+        return _topic(row) if row else None
+
+    async def list_topics(self, org_id: OrgId = DEFAULT_ORG) -> list[Topic]:
+        rows = await self.driver.fetch(
+            f"SELECT {_TOPIC_COLS} FROM topics WHERE org_id = $1 ORDER BY name", org_id
+        )
+        return [_topic(r) for r in rows]
+
+    async def delete_topic(self, name: str, org_id: OrgId = DEFAULT_ORG) -> Topic:
+        async with self.driver.transaction() as tx:
+            row = await tx.fetchrow(
+                f"SELECT {_TOPIC_COLS} FROM topics WHERE org_id = $1 AND name = $2", org_id, name
+            )
+            if row is None:
+                raise UnknownTopic(f"topic {name!r} does not exist")
+            topic = _topic(row)
+            await tx.execute("DELETE FROM chunks WHERE topic_id = $1", topic.id)
+            await tx.execute("DELETE FROM producer_states WHERE topic_id = $1", topic.id)
+            await tx.execute("DELETE FROM partitions WHERE topic_id = $1", topic.id)
+            await tx.execute("DELETE FROM topics WHERE id = $1", topic.id)
+        return topic
+
+    async def set_partition_count(self, name: str, count: int, org_id: OrgId = DEFAULT_ORG) -> Topic:
+        async with self.driver.transaction() as tx:
+            row = await tx.fetchrow(
+                f"SELECT {_TOPIC_COLS} FROM topics WHERE org_id = $1 AND name = $2", org_id, name
+            )
+            if row is None:
+                raise UnknownTopic(f"topic {name!r} does not exist")
+            topic = _topic(row)
+            if count <= topic.partition_count:
+                raise InvalidPartitions(
+                    f"topic {name!r} has {topic.partition_count} partitions; the new count must be"
+                    f" larger, got {count}"
+                )
+            await self._insert_partitions(tx, topic.id, range(topic.partition_count, count))
+            await tx.execute("UPDATE topics SET partition_count = $2 WHERE id = $1", topic.id, count)
+        return Topic(id=topic.id, org_id=topic.org_id, name=topic.name, partition_count=count,
+                     config=topic.config, created_at=topic.created_at)
+
+    async def set_topic_config(
+        self, name: str, config: dict[str, str], org_id: OrgId = DEFAULT_ORG
+    ) -> Topic:
+        async with self.driver.transaction() as tx:
+            row = await tx.fetchrow(
+                f"SELECT {_TOPIC_COLS} FROM topics WHERE org_id = $1 AND name = $2", org_id, name
+            )
+            if row is None:
+                raise UnknownTopic(f"topic {name!r} does not exist")
+            await tx.execute(
+                "UPDATE topics SET config = $2 WHERE id = $1", row[0], json.dumps(config)
+            )
+        topic = _topic(row)
+        return Topic(id=topic.id, org_id=topic.org_id, name=topic.name,
+                     partition_count=topic.partition_count, config=dict(config),
+                     created_at=topic.created_at)
+
+    # -- partitions and leases ------------------------------------------------
+
+    async def list_partitions(self, topic_id: TopicId) -> list[PartitionState]:
+        rows = await self.driver.fetch(
+            f"SELECT {_PARTITION_COLS} FROM partitions WHERE topic_id = $1 ORDER BY partition",
+            topic_id,
+        )
+        return [_partition(r) for r in rows]
+
+    async def get_partition(self, topic_id: TopicId, partition: int) -> PartitionState | None:
+        row = await self.driver.fetchrow(
+            f"SELECT {_PARTITION_COLS} FROM partitions WHERE topic_id = $1 AND partition = $2",
+            topic_id, partition,
+        )
+        return _partition(row) if row else None
+
+    async def acquire_lease(
+        self, agent_id: AgentId, topic_id: TopicId, partition: int, ttl_ms: int
+    ) -> PartitionState | None:
+        """Take the partition if it is free, expired or already ours; a new holder bumps the epoch."""
+        now = now_ms()
+        async with self.driver.transaction() as tx:
+            lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+            row = await tx.fetchrow(
+                f"SELECT {_PARTITION_COLS} FROM partitions WHERE topic_id = $1 AND partition = $2{lock}",
+                topic_id, partition,
+            )
+            if row is None:
+                return None
+            state = _partition(row)
+            if state.leader_agent == agent_id:
+                epoch = state.leader_epoch
+            elif state.leader_agent is None or state.lease_expires_at < now:
+                epoch = state.leader_epoch + 1
+            else:
+                return None
+            await tx.execute(
+                "UPDATE partitions SET leader_agent = $3, leader_epoch = $4, lease_expires_at = $5"
+                " WHERE topic_id = $1 AND partition = $2",
+                topic_id, partition, agent_id, epoch, now + ttl_ms,
+            )
+        return PartitionState(
+            topic_id=state.topic_id, partition=partition, leader_agent=agent_id, leader_epoch=epoch,
+            lease_expires_at=now + ttl_ms, high_watermark=state.high_watermark,
+            log_start_offset=state.log_start_offset, size_bytes=state.size_bytes,
+            last_append_at=state.last_append_at,
+        )
+
+    async def renew_leases(self, agent_id: AgentId, ttl_ms: int) -> None:
+        await self.driver.execute(
+            "UPDATE partitions SET lease_expires_at = $2 WHERE leader_agent = $1",
+            agent_id, now_ms() + ttl_ms,
+        )
+
+    async def release_lease(self, agent_id: AgentId, topic_id: TopicId, partition: int) -> None:
+        await self.driver.execute(
+            "UPDATE partitions SET leader_agent = NULL, lease_expires_at = 0"
+            " WHERE topic_id = $1 AND partition = $2 AND leader_agent = $3",
+            topic_id, partition, agent_id,
+        )
+
+    # -- chunks ---------------------------------------------------------------
+
+    async def commit_flush(self, commit: FlushCommit) -> set[tuple[TopicId, int]]:
+        """Commit the chunks of one flush object; returns the partitions that were fenced.
+
+        A partition whose lease moved to another agent or epoch is fenced: its
+        chunks are not committed (so its data never becomes visible).
+        """
+        now = now_ms()
+        fenced: set[tuple[TopicId, int]] = set()
+        async with self.driver.transaction() as tx:
+            lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+            for (topic_id, partition), epoch in sorted(commit.epochs.items()):
+                row = await tx.fetchrow(
+                    "SELECT leader_agent, leader_epoch FROM partitions"
+                    f" WHERE topic_id = $1 AND partition = $2{lock}",
+                    topic_id, partition,
+                )
+                if row is None or row[0] != commit.agent_id or int(row[1]) != epoch:
+                    fenced.add((topic_id, partition))
+            chunks = [c for c in commit.chunks if (c.topic_id, c.partition) not in fenced]
+            if not chunks:
+                return fenced
+            await tx.execute(
+                "INSERT INTO objects (key, org_id, size_bytes, created_at) VALUES ($1, $2, $3, $4)",
+                commit.object_key, commit.org_id, commit.object_size, now,
+            )
+            for c in chunks:
+                await tx.execute(
+                    f"INSERT INTO chunks ({_CHUNK_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    c.topic_id, c.partition, c.base_offset, c.last_offset, c.object_key,
+                    c.byte_start, c.byte_length, c.first_timestamp, c.max_timestamp, c.record_count,
+                )
+                await tx.execute(
+                    "UPDATE partitions SET high_watermark = $3, size_bytes = size_bytes + $4,"
+                    " last_append_at = $5 WHERE topic_id = $1 AND partition = $2",
+                    c.topic_id, c.partition, c.last_offset + 1, c.byte_length, now,
+                )
+            for s in commit.producer_states:
+                if (s.topic_id, s.partition) in fenced:
+                    continue
+                await tx.execute(
+                    "INSERT INTO producer_states (topic_id, partition, producer_id, producer_epoch,"
+                    " first_sequence, last_sequence, base_offset, last_offset, updated_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    " ON CONFLICT (topic_id, partition, producer_id) DO UPDATE SET"
+                    " producer_epoch = excluded.producer_epoch, first_sequence = excluded.first_sequence,"
+                    " last_sequence = excluded.last_sequence, base_offset = excluded.base_offset,"
+                    " last_offset = excluded.last_offset, updated_at = excluded.updated_at",
+                    s.topic_id, s.partition, s.producer_id, s.producer_epoch, s.first_sequence,
+                    s.last_sequence, s.base_offset, s.last_offset, now,
+                )
+        return fenced
+
+    async def list_chunks(
+        self, topic_id: TopicId, partition: int, from_offset: int = 0
+    ) -> list[Chunk]:
+        rows = await self.driver.fetch(
+            f"SELECT {_CHUNK_COLS} FROM chunks WHERE topic_id = $1 AND partition = $2"
+            " AND last_offset >= $3 ORDER BY base_offset",
+            topic_id, partition, from_offset,
+        )
+        return [_chunk(r) for r in rows]
+
+    async def truncate_before(
+        self, topic_id: TopicId, partition: int, new_log_start: int
+    ) -> list[str]:
+        """Drop whole chunks below `new_log_start`; returns object keys no chunk names any more."""
+        async with self.driver.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT object_key, byte_length FROM chunks WHERE topic_id = $1 AND partition = $2"
+                " AND last_offset < $3",
+                topic_id, partition, new_log_start,
+            )
+            if not rows:
+                return []
+            freed = sum(int(r[1]) for r in rows)
+            await tx.execute(
+                "DELETE FROM chunks WHERE topic_id = $1 AND partition = $2 AND last_offset < $3",
+                topic_id, partition, new_log_start,
+            )
+            await tx.execute(
+                "UPDATE partitions SET log_start_offset = $3,"
+                " size_bytes = CASE WHEN size_bytes > $4 THEN size_bytes - $4 ELSE 0 END"
+                " WHERE topic_id = $1 AND partition = $2 AND log_start_offset < $3",
+                topic_id, partition, new_log_start, freed,
+            )
+            return await self._orphaned_objects(tx, {str(r[0]) for r in rows})
+
+    async def orphaned_objects(self) -> list[str]:
+        rows = await self.driver.fetch(
+            "SELECT key FROM objects o WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.object_key = o.key)"
+        )
+        return [str(r[0]) for r in rows]
+
+    async def _orphaned_objects(self, tx: Session, keys: set[str]) -> list[str]:
+        orphaned = []
+        for key in sorted(keys):
+            if await tx.fetchrow("SELECT 1 FROM chunks WHERE object_key = $1", key) is None:
+                orphaned.append(key)
+        return orphaned
+
+    async def forget_objects(self, keys: Iterable[str]) -> None:
+        async with self.driver.transaction() as tx:
+            for key in keys:
+                await tx.execute("DELETE FROM objects WHERE key = $1", key)
+
+    # -- producers ------------------------------------------------------------
+
+    async def allocate_producer_id(self) -> int:
+        async with self.driver.transaction() as tx:
+            row = await tx.fetchrow(
+                "UPDATE counters SET value = value + 1 WHERE name = 'producer_id' RETURNING value"
+            )
+        assert row is not None
+        return int(row[0])
+
+    async def load_producer_states(self, topic_id: TopicId, partition: int) -> list[ProducerState]:
+        rows = await self.driver.fetch(
+            "SELECT producer_id, producer_epoch, first_sequence, last_sequence, base_offset,"
+            " last_offset FROM producer_states WHERE topic_id = $1 AND partition = $2",
+            topic_id, partition,
+        )
+        return [
+            ProducerState(topic_id=topic_id, partition=partition, producer_id=int(r[0]),
+                          producer_epoch=int(r[1]), first_sequence=int(r[2]),
+                          last_sequence=int(r[3]), base_offset=int(r[4]), last_offset=int(r[5]))
+            for r in rows
+        ]

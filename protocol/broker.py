@@ -1,0 +1,153 @@
+"""The Kafka listener: the broker's view of itself, the API table, and the TCP server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import structlog
+from kio.schema.errors import ErrorCode
+
+from coordinator.catalogue import Agent, Catalogue, Topic
+from storage.log import LogManager
+from storage.topic_config import validate
+
+from . import metrics
+from .build import build
+from .codec import Request, UnsupportedApi, encode_response, response_class
+from .connection import Connection
+
+log = structlog.get_logger("streamhouse.kafka")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrokerOptions:
+    cluster_id: str = "streamhouse"
+    auto_create_topics: bool = True
+    default_partitions: int = 1
+    max_request_bytes: int = 100 * 1024 * 1024
+
+
+class Broker:
+    def __init__(
+        self, *, catalogue: Catalogue, logs: LogManager, agent: Agent, options: BrokerOptions
+    ) -> None:
+        self.catalogue = catalogue
+        self.logs = logs
+        self.agent = agent
+        self.options = options
+        self._handlers: dict[int, ModuleType] = {}
+        self.supported: dict[int, tuple[int, int]] = {}
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        from . import registry
+
+        for module in registry.MODULES:
+            for api_key, versions in module.VERSIONS.items():
+                self._handlers[api_key] = module
+                self.supported[api_key] = versions
+
+    @property
+    def node_id(self) -> int:
+        return self.agent.broker_id
+
+    # -- topics, shared by Metadata, Produce and the admin APIs ---------------------------
+
+    async def create_topic(
+        self, name: str, partitions: int, config: dict[str, str | None] | None = None
+    ) -> Topic:
+        topic = await self.catalogue.create_topic(name, partitions, validate(config or {}))
+        self.logs.update_topic(topic)
+        log.info("topic_created", topic=name, partitions=partitions)
+        return topic
+
+    async def topic_or_autocreate(self, name: str) -> Topic | None:
+        topic = await self.logs.topic(name)
+        if topic is None and self.options.auto_create_topics and valid_topic_name(name) is None:
+            try:
+                topic = await self.create_topic(name, self.options.default_partitions)
+            except Exception:
+                topic = await self.logs.topic(name, refresh=True)
+        return topic
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    async def dispatch(self, request: Request, conn: Connection) -> bytes | None:
+        module = self._handlers[request.api_key]
+        name = module.__name__.rsplit(".", 1)[-1]
+        started = time.perf_counter()
+        body = await module.handle(self, request, conn)
+        metrics.REQUESTS.labels(name).inc()
+        metrics.REQUEST_LATENCY.labels(name).observe(time.perf_counter() - started)
+        if body is None:
+            return None
+        if isinstance(body, dict):
+            body = build(response_class(request.api_key, request.api_version), body)
+        return encode_response(request.api_key, request.api_version, request.correlation_id, body)
+
+    def unsupported(self, exc: UnsupportedApi) -> bytes | None:
+        """ApiVersions of an unknown version gets a v0 answer listing what we support."""
+        if exc.api_key != 18:
+            return None
+        body = build(response_class(18, 0), {
+            "error_code": ErrorCode.unsupported_version,
+            "api_keys": self.api_version_list(),
+        })
+        return encode_response(18, 0, exc.correlation_id, body)
+
+    def api_version_list(self) -> list[dict[str, Any]]:
+        return [
+            {"api_key": k, "min_version": lo, "max_version": hi}
+            for k, (lo, hi) in sorted(self.supported.items())
+        ]
+
+    # -- server ------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._accept, host, port, limit=1 << 20)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = Connection(
+            reader, writer, dispatch=self.dispatch, unsupported=self.unsupported,
+            supported=self.supported, max_frame_bytes=self.options.max_request_bytes,
+        )
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await conn.serve()
+        finally:
+            self._connections.discard(task)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
+            await self._server.wait_closed()
+            self._server = None
+
+
+_LEGAL = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def valid_topic_name(name: str | None) -> str | None:
+    """Why a topic name is illegal (as Kafka rules it), or None if it is fine."""
+    if not name:
+        return "topic name is empty"
+    if name in (".", ".."):
+        return "topic name cannot be '.' or '..'"
+    if len(name) > 249:
+        return "topic name is longer than 249 characters"
+    if not set(name) <= _LEGAL:
+        return "topic name may only hold ASCII letters, digits, '.', '_' and '-'"
+    return None

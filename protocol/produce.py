@@ -1,0 +1,87 @@
+"""Produce: validate and append each partition's record set; answer per acks (DESIGN.md §4.4).
+
+acks=0 sends no response; acks=1 answers once the batch is in the WAL; acks=all
+once the flush holding it has committed, or REQUEST_TIMED_OUT after the
+request's timeout (the data stays buffered and becomes durable later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from kio.schema.errors import ErrorCode
+
+from storage.errors import StorageError
+
+from .errors import error_code
+
+if TYPE_CHECKING:
+    from .broker import Broker
+    from .codec import Request
+    from .connection import Connection
+
+VERSIONS = {0: (3, 9)}
+
+log = structlog.get_logger("streamhouse.produce")
+
+
+async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any] | None:
+    body = request.body
+    acks = body.acks
+    timeout = max(body.timeout.total_seconds(), 0.001)
+    waits: list[tuple[dict[str, Any], asyncio.Future[None] | None]] = []
+    responses = []
+    for topic_data in body.topic_data:
+        topic = await broker.topic_or_autocreate(topic_data.name)
+        partition_responses = []
+        for pdata in topic_data.partition_data:
+            entry: dict[str, Any] = {"index": pdata.index, "error_code": 0, "base_offset": -1,
+                                     "log_start_offset": -1, "record_errors": []}
+            partition_responses.append(entry)
+            if topic is None:
+                entry["error_code"] = ErrorCode.unknown_topic_or_partition
+                continue
+            if not pdata.records:
+                entry["error_code"] = ErrorCode.corrupt_message
+                entry["error_message"] = "empty record set"
+                continue
+            try:
+                plog = await broker.logs.partition(topic, pdata.index)
+                result = broker.logs.append(plog, pdata.records, acks=acks)
+            except StorageError as exc:
+                entry["error_code"] = error_code(exc)
+                entry["error_message"] = str(exc)
+                if entry["error_code"] != ErrorCode.not_leader_or_follower:
+                    log.info("produce_refused", peer=conn.peer, topic=topic.name,
+                             partition=pdata.index, error=entry["error_code"].name, reason=str(exc))
+                continue
+            entry["base_offset"] = result.base_offset
+            entry["log_start_offset"] = result.log_start_offset
+            if result.log_append_time >= 0:
+                entry["log_append_time"] = datetime.datetime.fromtimestamp(
+                    result.log_append_time / 1000, datetime.UTC)
+            if acks == -1:
+                waits.append((entry, result.durable))
+            elif acks == 1:
+                waits.append((entry, result.logged))
+        responses.append({"name": topic_data.name, "partition_responses": partition_responses})
+    if acks == 0:
+        return None
+    pending = [f for _e, f in waits if f is not None and not f.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+    for entry, fut in waits:
+        if fut is None:
+            continue
+        if not fut.done():
+            entry["error_code"] = ErrorCode.request_timed_out
+            entry["error_message"] = "the batch is buffered but not yet durable"
+        elif fut.exception() is not None:
+            exc = fut.exception()
+            assert exc is not None
+            entry["error_code"] = error_code(exc)
+            entry["error_message"] = str(exc)
+    return {"responses": responses, "throttle_time": 0}

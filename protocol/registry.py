@@ -1,0 +1,18 @@
+"""The API families this broker serves: each module has VERSIONS and `handle`."""
+
+from . import (
+    api_versions,
+    cluster,
+    configs,
+    fetch,
+    list_offsets,
+    metadata,
+    produce,
+    producer_ids,
+    topics_admin,
+)
+
+MODULES = (
+    api_versions, metadata, produce, fetch, list_offsets, topics_admin, configs, cluster,
+    producer_ids,
+)

@@ -1,0 +1,289 @@
+"""The write buffer and its flusher: group commit under a PUT budget (DESIGN.md §4.3).
+
+A flush takes everything buffered, writes one object per tenant, and commits
+the chunks with the partitions' new high watermarks in one catalogue
+transaction. A flush starts as soon as there is data and the budget allows
+(`max_flushes_per_second`), or at once when the buffer reaches `flush_bytes`.
+Several uploads may be in flight; commits happen strictly in order. A failed
+upload or commit is retried with backoff and keeps its place; the buffer is
+bounded, and past its limit appends are refused (backpressure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from coordinator.catalogue import AgentId, Catalogue, Chunk, FlushCommit, OrgId, ProducerState
+
+from . import metrics
+from .cache import ReadCache
+from .errors import BufferFull, NotLeader
+from .objectstore import ObjectStore
+from .partition import PartitionLog, PendingBatch
+from .segment import ChunkEntry, encode_footer, flush_object_key
+from .wal import WriteAheadLog
+
+log = structlog.get_logger("streamhouse.flush")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlushPolicy:
+    max_flushes_per_second: float = 10.0
+    flush_bytes: int = 8 * 1024 * 1024
+    max_buffer_bytes: int = 256 * 1024 * 1024
+    max_in_flight: int = 4
+
+
+@dataclass(slots=True)
+class _Job:
+    batches: list[PendingBatch]
+    wal_segment: int | None
+    committed: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class FlushBuffer:
+    def __init__(
+        self,
+        *,
+        store: ObjectStore,
+        catalogue: Catalogue,
+        agent_id: AgentId,
+        cache: ReadCache,
+        wal: WriteAheadLog | None,
+        policy: FlushPolicy,
+        on_fenced: Callable[[PartitionLog], None],
+    ) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.agent_id = agent_id
+        self.cache = cache
+        self.wal = wal
+        self.policy = policy
+        self.on_fenced = on_fenced
+        self._pending: list[PendingBatch] = []
+        self._pending_bytes = 0
+        self._in_flight_bytes = 0
+        self._has_data = asyncio.Event()
+        self._full = asyncio.Event()
+        self._slots = asyncio.Semaphore(policy.max_in_flight)
+        self._last_job: _Job | None = None
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._last_start = 0.0
+        self.flushes = 0
+
+    @property
+    def buffered_bytes(self) -> int:
+        return self._pending_bytes + self._in_flight_bytes
+
+    def add(self, batch: PendingBatch) -> None:
+        self._pending.append(batch)
+        self._pending_bytes += len(batch.data)
+        metrics.BUFFER_BYTES.set(self.buffered_bytes)
+        self._has_data.set()
+        if self._pending_bytes >= self.policy.flush_bytes:
+            self._full.set()
+
+    def check_capacity(self, incoming: int) -> None:
+        if self.buffered_bytes + incoming > self.policy.max_buffer_bytes:
+            raise BufferFull(
+                f"write buffer holds {self.buffered_bytes} bytes, its limit is"
+                f" {self.policy.max_buffer_bytes}; the object store or catalogue is behind"
+            )
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="flusher")
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Flush what is buffered (within `timeout`), then stop."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        try:
+            await asyncio.wait_for(self.drain(), timeout)
+        except TimeoutError:
+            log.error("flush_on_stop_timed_out", buffered_bytes=self.buffered_bytes)
+        for task in list(self._jobs):
+            task.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Start a flush of everything buffered now and wait until it has committed."""
+        if self._pending:
+            await self._slots.acquire()
+            self._start_job()
+        if self._last_job is not None:
+            await asyncio.shield(self._last_job.committed)
+
+    async def _run(self) -> None:
+        interval = 1.0 / self.policy.max_flushes_per_second
+        while True:
+            await self._has_data.wait()
+            wait = self._last_start + interval - time.monotonic()
+            if wait > 0 and self._pending_bytes < self.policy.flush_bytes:
+                self._full.clear()
+                try:
+                    await asyncio.wait_for(self._full.wait(), wait)
+                except TimeoutError:
+                    pass
+            await self._slots.acquire()
+            if not self._pending:
+                self._slots.release()
+                self._has_data.clear()
+                continue
+            self._start_job()
+
+    def _start_job(self) -> None:
+        batches, self._pending = self._pending, []
+        self._in_flight_bytes += self._pending_bytes
+        self._pending_bytes = 0
+        self._has_data.clear()
+        self._full.clear()
+        self._last_start = time.monotonic()
+        segment = self.wal.rotate() if self.wal is not None else None
+        job = _Job(batches=batches, wal_segment=segment)
+        previous, self._last_job = self._last_job, job
+        task = asyncio.create_task(self._flush(job, previous), name="flush-job")
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    # -- one flush -------------------------------------------------------------------
+
+    async def _flush(self, job: _Job, previous: _Job | None) -> None:
+        started = time.perf_counter()
+        size = sum(len(b.data) for b in job.batches)
+        try:
+            by_org: dict[str, list[PendingBatch]] = {}
+            for batch in job.batches:
+                by_org.setdefault(batch.log.org_id, []).append(batch)
+            uploads = [self._upload(org, batches) for org, batches in by_org.items()]
+            commits = await asyncio.gather(*uploads)
+            if previous is not None:
+                await asyncio.shield(previous.committed)
+            for commit, groups in commits:
+                fenced = await self._retry("commit", lambda c=commit: self.catalogue.commit_flush(c))
+                self._apply(commit, groups, fenced)
+            if self.wal is not None and job.wal_segment is not None:
+                await self.wal.release_before(job.wal_segment)
+            self.flushes += 1
+            metrics.FLUSH_BYTES.observe(size)
+            metrics.FLUSH_DURATION.observe(time.perf_counter() - started)
+            job.committed.set_result(None)
+        except BaseException as exc:
+            if not job.committed.done():
+                job.committed.set_exception(exc if isinstance(exc, Exception) else RuntimeError("flush cancelled"))
+                job.committed.exception()  # mark retrieved
+            for batch in job.batches:
+                if not batch.durable.done():
+                    batch.durable.set_exception(
+                        exc if isinstance(exc, Exception) else RuntimeError("flush cancelled")
+                    )
+                    batch.durable.exception()
+            raise
+        finally:
+            self._in_flight_bytes -= size
+            metrics.BUFFER_BYTES.set(self.buffered_bytes)
+            self._slots.release()
+
+    async def _upload(
+        self, org_id: str, batches: list[PendingBatch]
+    ) -> tuple[FlushCommit, dict[tuple[str, int], list[PendingBatch]]]:
+        groups: dict[tuple[str, int], list[PendingBatch]] = {}
+        for batch in batches:
+            groups.setdefault(batch.log.key, []).append(batch)
+        body = bytearray()
+        entries: list[ChunkEntry] = []
+        chunks: list[Chunk] = []
+        epochs: dict[tuple[str, int], int] = {}
+        states: dict[tuple[str, int, int], ProducerState] = {}
+        key = flush_object_key(org_id, self.agent_id)
+        for (topic_id, partition), group in groups.items():
+            start = len(body)
+            for batch in group:
+                body += batch.data
+                if batch.producer_id >= 0:
+                    states[(topic_id, partition, batch.producer_id)] = ProducerState(
+                        topic_id=topic_id, partition=partition, producer_id=batch.producer_id,
+                        producer_epoch=batch.producer_epoch, first_sequence=batch.first_sequence,
+                        last_sequence=batch.last_sequence, base_offset=batch.base_offset,
+                        last_offset=batch.last_offset,
+                    )
+            entry = ChunkEntry(
+                topic_id=topic_id, partition=partition, base_offset=group[0].base_offset,
+                last_offset=group[-1].last_offset, byte_start=start, byte_length=len(body) - start,
+                first_timestamp=min(b.first_timestamp for b in group),
+                max_timestamp=max(b.max_timestamp for b in group),
+                record_count=sum(b.records for b in group),
+            )
+            entries.append(entry)
+            chunks.append(Chunk(
+                topic_id=entry.topic_id, partition=partition, base_offset=entry.base_offset,  # type: ignore[arg-type]
+                last_offset=entry.last_offset, object_key=key, byte_start=entry.byte_start,
+                byte_length=entry.byte_length, first_timestamp=entry.first_timestamp,
+                max_timestamp=entry.max_timestamp, record_count=entry.record_count,
+            ))
+            epochs[(topic_id, partition)] = group[0].log.leader_epoch
+        body += encode_footer(entries)
+        await self._retry("put", lambda: self.store.put(key, body))
+        commit = FlushCommit(
+            agent_id=self.agent_id, object_key=key, org_id=OrgId(org_id), object_size=len(body),
+            chunks=chunks, epochs=epochs,  # type: ignore[arg-type]
+            producer_states=list(states.values()),
+        )
+        for chunk in chunks:
+            self.cache.recent.put(
+                (key, chunk.byte_start), bytes(body[chunk.byte_start : chunk.byte_start + chunk.byte_length])
+            )
+        return commit, groups  # type: ignore[return-value]
+
+    async def _retry(self, what: str, op: Callable[[], object]) -> object:
+        delay = 0.05
+        while True:
+            try:
+                return await op()  # type: ignore[misc]
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                metrics.FLUSH_FAILURES.inc()
+                log.warning("flush_retry", step=what, error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _apply(
+        self, commit: FlushCommit, groups: dict[tuple[str, int], list[PendingBatch]],
+        fenced: object,
+    ) -> None:
+        fenced_set: set[tuple[str, int]] = fenced  # type: ignore[assignment]
+        by_key = {(c.topic_id, c.partition): c for c in commit.chunks}
+        for pkey, group in groups.items():
+            plog = group[0].log
+            if pkey in fenced_set:
+                log.warning("partition_fenced", topic=plog.topic_name, partition=plog.partition,
+                            epoch=plog.leader_epoch)
+                for batch in group:
+                    if not batch.durable.done():
+                        batch.durable.set_exception(NotLeader(
+                            f"{plog.topic_name}-{plog.partition}: this agent lost the lease"))
+                        batch.durable.exception()
+                self.on_fenced(plog)
+                continue
+            chunk = by_key[pkey]
+            plog.add_chunk(chunk)
+            plog.last_append_at = int(time.time() * 1000)
+            plog.advance(chunk.last_offset + 1)
+            for batch in group:
+                if not batch.durable.done():
+                    batch.durable.set_result(None)

@@ -1,0 +1,477 @@
+"""The segment log of this agent: topics, partition leases, append, read, offsets, retention.
+
+The protocol layer calls `append`, `read`, `wait_for_data` and `offset_for_*`.
+Appends validate each batch's header and CRC, assign offsets by rewriting the
+base offset, and hand the bytes to the write buffer; nothing here decodes
+records one by one except `offset_for_timestamp` inside a single batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from coordinator.catalogue import AgentId, Catalogue, Topic, TopicId
+
+from . import metrics
+from .cache import ReadCache
+from .errors import (
+    CorruptRecordSet,
+    NotLeader,
+    OffsetOutOfRange,
+    RecordTooLarge,
+    UnknownPartition,
+)
+from .flush import FlushBuffer, FlushPolicy
+from .objectstore import ObjectStore
+from .partition import PartitionLog, PendingBatch
+from .producers import AppendedBatch
+from .recordbatch import (
+    InvalidBatch,
+    decode_records,
+    scan_headers,
+    set_base_offset,
+    set_leader_epoch,
+    set_log_append_time,
+    validate_record_set,
+)
+from .topic_config import TopicSettings
+from .wal import FsyncPolicy, WalEntry, WriteAheadLog
+
+log = structlog.get_logger("streamhouse.log")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogOptions:
+    lease_ttl_ms: int = 10_000
+    recent_cache_bytes: int = 64 * 1024 * 1024
+    lru_cache_bytes: int = 256 * 1024 * 1024
+    retention_check_seconds: float = 30.0
+    wal_dir: Path | None = None
+    wal_fsync: FsyncPolicy = "interval"
+    flush: FlushPolicy = FlushPolicy()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppendResult:
+    base_offset: int
+    log_append_time: int  # -1 unless the topic uses LogAppendTime
+    log_start_offset: int
+    durable: asyncio.Future[None]
+    logged: asyncio.Future[None] | None  # written to the WAL (acks=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadResult:
+    records: bytes
+    high_watermark: int
+    log_start_offset: int
+
+
+class LogManager:
+    def __init__(
+        self, *, catalogue: Catalogue, store: ObjectStore, agent_id: AgentId, options: LogOptions
+    ) -> None:
+        self.catalogue = catalogue
+        self.store = store
+        self.agent_id = agent_id
+        self.options = options
+        self.cache = ReadCache(options.recent_cache_bytes, options.lru_cache_bytes)
+        self.wal = WriteAheadLog(options.wal_dir, options.wal_fsync) if options.wal_dir else None
+        self.buffer = FlushBuffer(
+            store=store, catalogue=catalogue, agent_id=agent_id, cache=self.cache, wal=self.wal,
+            policy=options.flush, on_fenced=self._fenced,
+        )
+        self._logs: dict[tuple[TopicId, int], PartitionLog] = {}
+        self._opening: dict[tuple[TopicId, int], asyncio.Task[PartitionLog]] = {}
+        self._topics: dict[str, Topic] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- life cycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        replay = self.wal.recover() if self.wal is not None else []
+        if self.wal is not None:
+            await self.wal.start()
+        self.buffer.start()
+        if replay:
+            await self._replay(replay)
+        self._tasks.append(asyncio.create_task(self._renew_leases(), name="lease-renewal"))
+        self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.buffer.stop()
+        if self.wal is not None:
+            await self.wal.close()
+
+    # -- topics ------------------------------------------------------------------------
+
+    async def topic(self, name: str, *, refresh: bool = False) -> Topic | None:
+        topic = None if refresh else self._topics.get(name)
+        if topic is None:
+            topic = await self.catalogue.get_topic(name)
+            if topic is not None:
+                self._topics[name] = topic
+            else:
+                self._topics.pop(name, None)
+        return topic
+
+    def forget_topic(self, topic: Topic) -> None:
+        self._topics.pop(topic.name, None)
+        for key in [k for k in self._logs if k[0] == topic.id]:
+            del self._logs[key]
+
+    def update_topic(self, topic: Topic) -> None:
+        self._topics[topic.name] = topic
+        settings = TopicSettings.of(topic.config)
+        for (tid, _p), plog in self._logs.items():
+            if tid == topic.id:
+                plog.settings = settings
+
+    # -- partitions --------------------------------------------------------------------
+
+    async def partition(self, topic: Topic, partition: int) -> PartitionLog:
+        key = (topic.id, partition)
+        plog = self._logs.get(key)
+        if plog is not None:
+            return plog
+        if not 0 <= partition < topic.partition_count:
+            raise UnknownPartition(f"{topic.name} has no partition {partition}")
+        task = self._opening.get(key)
+        if task is None:
+            task = asyncio.create_task(self._open(topic, partition))
+            self._opening[key] = task
+            task.add_done_callback(lambda _t: self._opening.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _open(self, topic: Topic, partition: int) -> PartitionLog:
+        state = await self.catalogue.acquire_lease(
+            self.agent_id, topic.id, partition, self.options.lease_ttl_ms
+        )
+        is_leader = state is not None
+        if state is None:
+            state = await self.catalogue.get_partition(topic.id, partition)
+        if state is None:
+            raise UnknownPartition(f"{topic.name} has no partition {partition}")
+        chunks = await self.catalogue.list_chunks(topic.id, partition, state.log_start_offset)
+        plog = PartitionLog(
+            topic_id=topic.id, topic_name=topic.name, org_id=topic.org_id, partition=partition,
+            settings=TopicSettings.of(topic.config), leader_epoch=state.leader_epoch,
+            is_leader=is_leader, high_watermark=state.high_watermark,
+            log_start_offset=state.log_start_offset, chunks=chunks,
+        )
+        plog.last_append_at = state.last_append_at
+        for ps in await self.catalogue.load_producer_states(topic.id, partition):
+            plog.producers.restore(ps.producer_id, ps.producer_epoch, AppendedBatch(
+                first_sequence=ps.first_sequence, last_sequence=ps.last_sequence,
+                base_offset=ps.base_offset, last_offset=ps.last_offset, durable=None))
+        self._logs[plog.key] = plog
+        log.info("partition_opened", topic=topic.name, partition=partition,
+                 epoch=plog.leader_epoch, leader=is_leader, high_watermark=plog.high_watermark)
+        return plog
+
+    def _fenced(self, plog: PartitionLog) -> None:
+        plog.is_leader = False
+        self._logs.pop(plog.key, None)
+
+    def open_logs(self) -> Iterable[PartitionLog]:
+        return self._logs.values()
+
+    # -- append ------------------------------------------------------------------------
+
+    def append(self, plog: PartitionLog, record_set: bytes, *, acks: int) -> AppendResult:
+        """Validate and append one partition's record set; synchronous up to the buffer."""
+        if not plog.is_leader:
+            raise NotLeader(f"{plog.topic_name}-{plog.partition} is led by another agent")
+        try:
+            headers = validate_record_set(record_set)
+        except InvalidBatch as exc:
+            raise CorruptRecordSet(str(exc)) from exc
+        limit = plog.settings.max_message_bytes
+        for h in headers:
+            if h.size > limit:
+                raise RecordTooLarge(
+                    f"a batch of {h.size} bytes exceeds max.message.bytes={limit} of {plog.topic_name}"
+                )
+        self.buffer.check_capacity(len(record_set))
+        loop = asyncio.get_running_loop()
+        # Idempotence: every batch is checked before any is appended.
+        duplicate: AppendedBatch | None = None
+        for h in headers:
+            if h.producer_id >= 0 and h.base_sequence >= 0:
+                dup = plog.producers.check(h)
+                if dup is not None:
+                    if len(headers) > 1:
+                        raise CorruptRecordSet("a retried batch must be sent alone")
+                    duplicate = dup
+        if duplicate is not None:
+            durable = duplicate.durable or _done(loop)
+            return AppendResult(base_offset=duplicate.base_offset, log_append_time=-1,
+                                log_start_offset=plog.log_start_offset, durable=durable,
+                                logged=None)
+        buf = bytearray(record_set)
+        now = int(time.time() * 1000)
+        append_time = now if plog.settings.log_append_time else -1
+        base = plog.next_offset
+        futures: list[asyncio.Future[None]] = []
+        logged = None
+        for h in headers:
+            offset = plog.next_offset
+            set_base_offset(buf, h.position, offset)
+            set_leader_epoch(buf, h.position, plog.leader_epoch)
+            if append_time >= 0:
+                set_log_append_time(buf, h, append_time)
+            plog.next_offset = offset + h.last_offset_delta + 1
+            data = bytes(buf[h.position : h.position + h.size]) if len(headers) > 1 else bytes(buf)
+            batch_future: asyncio.Future[None] = loop.create_future()
+            futures.append(batch_future)
+            if h.producer_id >= 0 and h.base_sequence >= 0:
+                plog.producers.record(h, offset, batch_future)
+            pending = PendingBatch(
+                log=plog, data=data, base_offset=offset,
+                last_offset=offset + h.last_offset_delta,
+                first_timestamp=h.first_timestamp,
+                max_timestamp=append_time if append_time >= 0 else h.max_timestamp,
+                records=h.records_count, durable=batch_future, producer_id=h.producer_id,
+                producer_epoch=h.producer_epoch, first_sequence=h.base_sequence,
+                last_sequence=h.last_sequence,
+            )
+            self.buffer.add(pending)
+            if acks == 1 and self.wal is not None:
+                logged = self.wal.append(WalEntry(
+                    topic_id=plog.topic_id, partition=plog.partition, epoch=plog.leader_epoch,
+                    base_offset=offset, batch=data))
+        if len(futures) == 1:
+            durable = futures[0]
+        else:
+            durable = loop.create_future()
+            _chain_all(durable, futures)
+        metrics.PRODUCE_RECORDS.labels(plog.topic_name).inc(sum(h.records_count for h in headers))
+        metrics.PRODUCE_BYTES.labels(plog.topic_name).inc(len(record_set))
+        return AppendResult(base_offset=base, log_append_time=append_time,
+                            log_start_offset=plog.log_start_offset, durable=durable, logged=logged)
+
+    # -- read --------------------------------------------------------------------------
+
+    async def read(self, plog: PartitionLog, offset: int, max_bytes: int) -> ReadResult:
+        hw = plog.high_watermark
+        if offset < plog.log_start_offset or offset > hw:
+            raise OffsetOutOfRange(
+                f"offset {offset} is outside [{plog.log_start_offset}, {hw}] of"
+                f" {plog.topic_name}-{plog.partition}"
+            )
+        if offset == hw:
+            return ReadResult(records=b"", high_watermark=hw, log_start_offset=plog.log_start_offset)
+        i = plog.chunk_for(offset)
+        parts: list[bytes] = []
+        total = 0
+        while i is not None and i < len(plog.chunks):
+            chunk = plog.chunks[i]
+            if chunk.base_offset >= hw:
+                break
+            data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
+            start = 0
+            if chunk.base_offset < offset:
+                for h in scan_headers(data):
+                    if h.last_offset >= offset:
+                        start = h.position
+                        break
+            piece = memoryview(data)[start:]
+            if total and total + len(piece) > max_bytes:
+                # Whole batches only, within the limit.
+                end = 0
+                for h in scan_headers(piece):
+                    if total + h.position + h.size > max_bytes:
+                        break
+                    end = h.position + h.size
+                if end:
+                    parts.append(bytes(piece[:end]))
+                break
+            parts.append(bytes(piece) if start else data)
+            total += len(piece)
+            if total >= max_bytes:
+                break
+            i += 1
+        records = b"".join(parts)
+        metrics.FETCH_BYTES.labels(plog.topic_name).inc(len(records))
+        return ReadResult(records=records, high_watermark=hw, log_start_offset=plog.log_start_offset)
+
+    async def _chunk_bytes(self, object_key: str, start: int, length: int) -> bytes:
+        key = (object_key, start)
+        data = self.cache.get(key)
+        if data is None:
+            data = await self.store.get_range(object_key, start, length)
+            self.cache.lru.put(key, data)
+        return data
+
+    async def wait_for_data(self, logs: list[PartitionLog], timeout: float) -> None:
+        """Wait until any of the logs' high watermarks moves, or the timeout passes."""
+        if timeout <= 0 or not logs:
+            return
+        futures = [plog.hw_changed() for plog in logs]
+        await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+
+    # -- offsets -----------------------------------------------------------------------
+
+    async def offset_for_timestamp(self, plog: PartitionLog, timestamp: int) -> tuple[int, int]:
+        """(offset, timestamp) of the first record whose timestamp is >= `timestamp`, or (-1, -1)."""
+        for chunk in list(plog.chunks):
+            if chunk.max_timestamp < timestamp or chunk.base_offset >= plog.high_watermark:
+                continue
+            data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
+            for h in scan_headers(data):
+                if h.max_timestamp < timestamp:
+                    continue
+                for rec in decode_records(data[h.position : h.position + h.size]):
+                    if rec.timestamp >= timestamp and rec.offset >= plog.log_start_offset:
+                        return rec.offset, rec.timestamp
+        return -1, -1
+
+    async def offset_for_max_timestamp(self, plog: PartitionLog) -> tuple[int, int]:
+        best = None
+        for chunk in plog.chunks:
+            if chunk.base_offset < plog.high_watermark and (
+                best is None or chunk.max_timestamp > best.max_timestamp
+            ):
+                best = chunk
+        if best is None:
+            return -1, -1
+        data = await self._chunk_bytes(best.object_key, best.byte_start, best.byte_length)
+        found = (-1, -1)
+        for rec in decode_records(data):
+            if rec.timestamp == best.max_timestamp:
+                found = (rec.offset, rec.timestamp)
+        return found
+
+    # -- background --------------------------------------------------------------------
+
+    async def _renew_leases(self) -> None:
+        interval = self.options.lease_ttl_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.catalogue.renew_leases(self.agent_id, self.options.lease_ttl_ms)
+                await self.catalogue.heartbeat(self.agent_id)
+            except Exception as exc:
+                log.warning("lease_renewal_failed", error=str(exc))
+
+    async def _retention_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.retention_check_seconds)
+            try:
+                await self.enforce_retention()
+            except Exception as exc:
+                log.warning("retention_failed", error=str(exc))
+
+    async def enforce_retention(self) -> int:
+        """Delete whole chunks past retention.ms / retention.bytes; returns chunks removed."""
+        removed = 0
+        now = int(time.time() * 1000)
+        for plog in list(self._logs.values()):
+            if not plog.is_leader or not plog.chunks:
+                continue
+            s = plog.settings
+            new_start = plog.log_start_offset
+            size = plog.size_bytes
+            for chunk in plog.chunks:
+                by_time = s.retention_ms >= 0 and chunk.max_timestamp < now - s.retention_ms
+                by_size = s.retention_bytes >= 0 and size - chunk.byte_length >= s.retention_bytes
+                if not (by_time or by_size) or chunk.last_offset >= plog.high_watermark:
+                    break
+                new_start = chunk.last_offset + 1
+                size -= chunk.byte_length
+            if new_start <= plog.log_start_offset:
+                continue
+            orphaned = await self.catalogue.truncate_before(plog.topic_id, plog.partition, new_start)
+            dropped = plog.drop_chunks_before(new_start)
+            removed += len(dropped)
+            metrics.RETENTION_DELETED.inc(len(dropped))
+            await self.delete_objects(orphaned)
+            log.info("retention", topic=plog.topic_name, partition=plog.partition,
+                     log_start_offset=new_start, chunks=len(dropped))
+        return removed
+
+    async def delete_objects(self, keys: list[str]) -> None:
+        for key in keys:
+            self.cache.discard_object(key)
+            await self.store.delete(key)
+        if keys:
+            await self.catalogue.forget_objects(keys)
+
+    async def delete_topic_data(self, topic: Topic) -> None:
+        self.forget_topic(topic)
+        await self.delete_objects(await self.catalogue.orphaned_objects())
+
+    # -- WAL replay --------------------------------------------------------------------
+
+    async def _replay(self, entries: list[WalEntry]) -> None:
+        kept = anew = skipped = 0
+        for entry in entries:
+            topic = await self.catalogue.get_topic_by_id(TopicId(entry.topic_id))
+            if topic is None:
+                skipped += 1
+                continue
+            self._topics[topic.name] = topic
+            plog = await self.partition(topic, entry.partition)
+            headers = scan_headers(entry.batch)
+            if not headers:
+                continue
+            last = entry.base_offset + headers[-1].last_offset_delta
+            if last < plog.next_offset:
+                skipped += 1  # already durable
+                continue
+            if not plog.is_leader:
+                log.error("wal_entry_dropped_not_leader", topic=topic.name, partition=entry.partition,
+                          base_offset=entry.base_offset)
+                metrics.WAL_RECOVERED.labels("dropped").inc()
+                continue
+            same_place = entry.epoch == plog.leader_epoch and entry.base_offset == plog.next_offset
+            try:
+                result = self.append(plog, entry.batch, acks=-1)
+            except Exception as exc:
+                log.error("wal_entry_rejected", topic=topic.name, partition=entry.partition,
+                          base_offset=entry.base_offset, error=str(exc))
+                metrics.WAL_RECOVERED.labels("rejected").inc()
+                continue
+            if same_place:
+                kept += 1
+                metrics.WAL_RECOVERED.labels("original_offset").inc()
+            else:
+                anew += 1
+                metrics.WAL_RECOVERED.labels("appended_anew").inc()
+                log.warning("wal_entry_appended_anew", topic=topic.name, partition=entry.partition,
+                            old_base_offset=entry.base_offset, new_base_offset=result.base_offset)
+        await self.buffer.drain()
+        log.info("wal_replayed", original_offset=kept, appended_anew=anew, skipped=skipped)
+
+
+def _done(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+    fut: asyncio.Future[None] = loop.create_future()
+    fut.set_result(None)
+    return fut
+
+
+def _chain_all(target: asyncio.Future[None], sources: list[asyncio.Future[None]]) -> None:
+    """Resolve `target` when every source has resolved (or fail with the first failure)."""
+    remaining = [len(sources)]
+
+    def done(fut: asyncio.Future[None]) -> None:
+        if target.done():
+            return
+        if fut.exception() is not None:
+            target.set_exception(fut.exception())  # type: ignore[arg-type]
+            return
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            target.set_result(None)
+
+    for src in sources:
+        src.add_done_callback(done)

@@ -1,0 +1,117 @@
+"""One partition's log as this agent sees it: offsets, chunk index, producer state, waiters.
+
+Offsets are assigned here (the log end offset moves at append); the high
+watermark moves only when a flush commits (DESIGN.md §4.5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from dataclasses import dataclass
+
+from coordinator.catalogue import Chunk, TopicId
+
+from .producers import ProducerStateTable
+from .topic_config import TopicSettings
+
+
+@dataclass(slots=True)
+class PendingBatch:
+    """A batch appended to the write buffer, waiting for its flush to commit."""
+
+    log: PartitionLog
+    data: bytes
+    base_offset: int
+    last_offset: int
+    first_timestamp: int
+    max_timestamp: int
+    records: int
+    durable: asyncio.Future[None]
+    producer_id: int = -1
+    producer_epoch: int = -1
+    first_sequence: int = -1
+    last_sequence: int = -1
+
+
+class PartitionLog:
+    def __init__(
+        self,
+        *,
+        topic_id: TopicId,
+        topic_name: str,
+        org_id: str,
+        partition: int,
+        settings: TopicSettings,
+        leader_epoch: int,
+        is_leader: bool,
+        high_watermark: int,
+        log_start_offset: int,
+        chunks: list[Chunk],
+    ) -> None:
+        self.topic_id = topic_id
+        self.topic_name = topic_name
+        self.org_id = org_id
+        self.partition = partition
+        self.settings = settings
+        self.leader_epoch = leader_epoch
+        self.is_leader = is_leader
+        self.next_offset = high_watermark
+        self.high_watermark = high_watermark
+        self.log_start_offset = log_start_offset
+        self.chunks: list[Chunk] = []
+        self._bases: list[int] = []
+        self.producers = ProducerStateTable()
+        self.size_bytes = 0
+        self.last_append_at = 0
+        self._hw_changed: asyncio.Future[None] | None = None
+        for chunk in chunks:
+            self.add_chunk(chunk)
+
+    @property
+    def key(self) -> tuple[TopicId, int]:
+        return (self.topic_id, self.partition)
+
+    # -- chunk index -------------------------------------------------------------
+
+    def add_chunk(self, chunk: Chunk) -> None:
+        if self._bases and chunk.base_offset <= self._bases[-1]:
+            return  # already known (index reload racing a commit)
+        self.chunks.append(chunk)
+        self._bases.append(chunk.base_offset)
+        self.size_bytes += chunk.byte_length
+
+    def chunk_for(self, offset: int) -> int | None:
+        """Index of the chunk holding `offset`, or of the first chunk after it (gaps)."""
+        i = bisect.bisect_right(self._bases, offset) - 1
+        if i >= 0 and self.chunks[i].last_offset >= offset:
+            return i
+        if i + 1 < len(self.chunks):
+            return i + 1
+        return None
+
+    def drop_chunks_before(self, offset: int) -> list[Chunk]:
+        i = 0
+        while i < len(self.chunks) and self.chunks[i].last_offset < offset:
+            i += 1
+        dropped = self.chunks[:i]
+        del self.chunks[:i]
+        del self._bases[:i]
+        self.size_bytes -= sum(c.byte_length for c in dropped)
+        self.log_start_offset = max(self.log_start_offset, offset)
+        return dropped
+
+    # -- high watermark ------------------------------------------------------------
+
+    def advance(self, high_watermark: int) -> None:
+        if high_watermark > self.high_watermark:
+            self.high_watermark = high_watermark
+            waiter, self._hw_changed = self._hw_changed, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    def hw_changed(self) -> asyncio.Future[None]:
+        """A future that resolves the next time the high watermark moves."""
+        if self._hw_changed is None or self._hw_changed.done():
+            self._hw_changed = asyncio.get_running_loop().create_future()
+        return self._hw_changed

@@ -1,0 +1,105 @@
+"""One agent's life: open the catalogue and object store, replay the WAL, serve, shut down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+
+import structlog
+
+from coordinator.catalogue import AgentId, Catalogue
+from protocol.broker import Broker, BrokerOptions
+from storage.flush import FlushPolicy
+from storage.log import LogManager, LogOptions
+from storage.objectstore import ObjectStore
+
+from .config import Settings, split_host_port
+from .http import HttpSide
+
+log = structlog.get_logger("streamhouse")
+
+
+class Agent:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalogue = Catalogue.from_url(settings.catalogue_url)
+        self.store = ObjectStore.from_url(settings.objects_url)
+        self.logs: LogManager | None = None
+        self.broker: Broker | None = None
+        self.http: HttpSide | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.catalogue.open()
+        host, port = split_host_port(s.kafka_listen)
+        advertised_host = s.advertised_host or (host if host not in ("0.0.0.0", "::") else socket.gethostname())
+        agent_id = AgentId(s.resolved_agent_id())
+        self.logs = LogManager(
+            catalogue=self.catalogue, store=self.store, agent_id=agent_id,
+            options=LogOptions(
+                lease_ttl_ms=s.lease_ttl_ms, wal_dir=s.data_dir / "wal",
+                wal_fsync=s.wal_fsync,  # type: ignore[arg-type]
+                retention_check_seconds=s.retention_check_seconds,
+                flush=FlushPolicy(max_flushes_per_second=s.max_flushes_per_second,
+                                  flush_bytes=s.flush_bytes, max_buffer_bytes=s.max_buffer_bytes),
+            ),
+        )
+        # The advertised port is known only once the listener is bound (port 0 in tests).
+        agent = await self.catalogue.register_agent(agent_id, advertised_host, s.advertised_port or port, s.rack)
+        await self.logs.start()
+        self.broker = Broker(
+            catalogue=self.catalogue, logs=self.logs, agent=agent,
+            options=BrokerOptions(cluster_id=s.cluster_id, auto_create_topics=s.auto_create_topics,
+                                  default_partitions=s.default_partitions,
+                                  max_request_bytes=s.max_request_bytes),
+        )
+        await self.broker.start(host, port)
+        if port == 0 and not s.advertised_port:
+            agent = await self.catalogue.register_agent(agent_id, advertised_host, self.broker.port, s.rack)
+            self.broker.agent = agent
+        http_host, http_port = split_host_port(s.http_listen)
+        self.http = HttpSide(self)
+        await self.http.start(http_host, http_port)
+        log.info("started", agent=agent_id, broker_id=agent.broker_id,
+                 kafka=f"{host}:{self.broker.port}", advertised=f"{agent.host}:{agent.port}",
+                 http=s.http_listen, catalogue=self.catalogue.dialect, objects=self.store.url)
+
+    async def stop(self) -> None:
+        log.info("stopping")
+        if self.http is not None:
+            await self.http.stop()
+        if self.broker is not None:
+            await self.broker.stop()
+        if self.logs is not None:
+            await self.logs.stop()
+        await self.catalogue.close()
+        log.info("stopped")
+
+    async def ready(self) -> dict[str, str]:
+        checks = {}
+        try:
+            await self.catalogue.ping()
+            checks["catalogue"] = "ok"
+        except Exception as exc:
+            checks["catalogue"] = f"error: {exc}"
+        try:
+            await self.store.ping()
+            checks["objects"] = "ok"
+        except Exception as exc:
+            checks["objects"] = f"error: {exc}"
+        return checks
+
+
+async def serve(settings: Settings) -> None:
+    agent = Agent(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await agent.start()
+    try:
+        await stop.wait()
+    finally:
+        await agent.stop()

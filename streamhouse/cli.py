@@ -1,0 +1,38 @@
+"""`streamhouse serve` and friends."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from . import config
+from .logging import configure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="streamhouse", description="Kafka-compatible broker on object storage")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run an agent (embedded default: everything under ./data)")
+    config.add_arguments(serve)
+    args = parser.parse_args(argv)
+    try:
+        settings = config.load(args)
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
+    configure(settings.log_format, settings.log_level)
+    from .app import serve as run
+
+    if sys.platform == "linux":
+        import uvloop
+
+        uvloop.install()
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
