@@ -195,15 +195,17 @@ def driver_for(url: str) -> Driver:
 
 async def migrate(driver: Driver) -> list[int]:
     """Apply the numbered SQL files of `migrations/` that this database has not seen."""
-    await driver.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
-    )
     applied: list[int] = []
     files = sorted(MIGRATIONS.glob("*.sql"))
+    if not files:
+        raise CatalogueUnavailable(f"no catalogue migrations found in {MIGRATIONS}")
     async with driver.transaction() as tx:
         if tx.dialect == "postgresql":
             # Several agents may start at once against one fresh database.
             await tx.execute("SELECT pg_advisory_xact_lock(7281)")
+        await tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
         done = {int(r[0]) for r in await tx.fetch("SELECT version FROM schema_migrations")}
         for path in files:
             version = int(path.name.split("_", 1)[0])

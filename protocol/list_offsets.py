@@ -47,8 +47,6 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                 else:
                     offset, found_ts = await broker.logs.offset_for_timestamp(plog, ts)
                     entry["offset"], entry["timestamp"] = offset, found_ts
-                    if request.api_version == 0 and offset < 0:
-                        entry["offset"] = plog.high_watermark
             except StorageError as exc:
                 entry["error_code"] = error_code(exc)
         topics.append({"name": treq.name, "partitions": partitions})

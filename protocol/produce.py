@@ -34,6 +34,13 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
     timeout = max(body.timeout.total_seconds(), 0.001)
     waits: list[tuple[dict[str, Any], asyncio.Future[None] | None]] = []
     responses = []
+    if acks not in (0, 1, -1):
+        return {"throttle_time": 0, "responses": [
+            {"name": t.name, "partition_responses": [
+                {"index": p.index, "error_code": ErrorCode.invalid_required_acks, "base_offset": -1,
+                 "error_message": f"acks must be 0, 1 or -1 (all), got {acks}"}
+                for p in t.partition_data]}
+            for t in body.topic_data]}
     for topic_data in body.topic_data:
         topic = await broker.topic_or_autocreate(topic_data.name)
         partition_responses = []

@@ -24,6 +24,7 @@ from .errors import (
     CorruptRecordSet,
     NotLeader,
     OffsetOutOfRange,
+    OutOfOrderSequence,
     RecordTooLarge,
     UnknownPartition,
 )
@@ -205,13 +206,19 @@ class LogManager:
         loop = asyncio.get_running_loop()
         # Idempotence: every batch is checked before any is appended.
         duplicate: AppendedBatch | None = None
-        for h in headers:
-            if h.producer_id >= 0 and h.base_sequence >= 0:
-                dup = plog.producers.check(h)
-                if dup is not None:
-                    if len(headers) > 1:
-                        raise CorruptRecordSet("a retried batch must be sent alone")
-                    duplicate = dup
+        first = headers[0]
+        if first.producer_id >= 0 and first.base_sequence >= 0:
+            duplicate = plog.producers.check(first)
+            if duplicate is not None and len(headers) > 1:
+                raise CorruptRecordSet("a retried batch must be sent alone")
+            # Later batches of the same request must continue the first one's sequence.
+            for prev, h in zip(headers, headers[1:], strict=False):
+                if (h.producer_id, h.producer_epoch) != (prev.producer_id, prev.producer_epoch) or (
+                    h.base_sequence != (prev.last_sequence + 1) & 0x7FFFFFFF
+                ):
+                    raise OutOfOrderSequence(
+                        f"batches of one request must continue the sequence of producer"
+                        f" {first.producer_id}")
         if duplicate is not None:
             durable = duplicate.durable or _done(loop)
             return AppendResult(base_offset=duplicate.base_offset, log_append_time=-1,
@@ -285,11 +292,11 @@ class LogManager:
                         start = h.position
                         break
             piece = memoryview(data)[start:]
-            if total and total + len(piece) > max_bytes:
-                # Whole batches only, within the limit.
+            if total + len(piece) > max_bytes:
+                # Whole batches only, within the limit; the first batch goes even if larger.
                 end = 0
                 for h in scan_headers(piece):
-                    if total + h.position + h.size > max_bytes:
+                    if total + h.position + h.size > max_bytes and (total or end):
                         break
                     end = h.position + h.size
                 if end:

@@ -98,8 +98,8 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await agent.start()
     try:
+        await agent.start()
         await stop.wait()
     finally:
         await agent.stop()

@@ -114,6 +114,10 @@ def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Set
     settings = Settings(**{k: _coerce(k, v) for k, v in values.items()})
     if settings.wal_fsync not in ("always", "interval", "never"):
         raise ValueError("wal-fsync must be always, interval or never")
+    if settings.max_flushes_per_second <= 0:
+        raise ValueError("max-flushes-per-second must be positive")
+    if settings.flush_bytes <= 0 or settings.max_buffer_bytes < settings.flush_bytes:
+        raise ValueError("flush-bytes must be positive and max-buffer-bytes at least flush-bytes")
     split_host_port(settings.kafka_listen)
     split_host_port(settings.http_listen)
     return settings

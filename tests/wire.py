@@ -1,0 +1,73 @@
+"""A tiny raw Kafka client for tests: send any kio request, read the response or the close."""
+
+from __future__ import annotations
+
+import io
+import socket
+import struct
+from typing import Any
+
+from kio.index import load_response_schema
+from kio.serial import entity_reader, entity_writer
+
+from protocol.build import build
+
+
+class Wire:
+    def __init__(self, bootstrap: str, timeout: float = 10.0) -> None:
+        host, port = bootstrap.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.correlation = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send_raw(self, payload: bytes) -> None:
+        self.sock.sendall(struct.pack(">i", len(payload)) + payload)
+
+    def request_bytes(self, cls: type, values: dict[str, Any]) -> bytes:
+        self.correlation += 1
+        header_cls = cls.__header_schema__  # type: ignore[attr-defined]
+        out = io.BytesIO()
+        entity_writer(header_cls)(out, header_cls(
+            request_api_key=cls.__api_key__, request_api_version=cls.__version__,  # type: ignore[attr-defined]
+            correlation_id=self.correlation, client_id="wire-test"))
+        entity_writer(cls)(out, build(cls, values))
+        return out.getvalue()
+
+    def call(self, cls: type, values: dict[str, Any]) -> Any:
+        self.send_raw(self.request_bytes(cls, values))
+        return self.read_response(cls.__api_key__, cls.__version__)  # type: ignore[attr-defined]
+
+    def read_frame(self) -> bytes | None:
+        """The next response frame, or None if the broker closed the connection."""
+        head = self._read(4)
+        if head is None:
+            return None
+        (size,) = struct.unpack(">i", head)
+        return self._read(size)
+
+    def read_response(self, api_key: int, version: int) -> Any:
+        frame = self.read_frame()
+        if frame is None:
+            return None
+        cls = load_response_schema(api_key, version)
+        (correlation,) = struct.unpack_from(">i", frame, 0)
+        assert correlation == self.correlation
+        offset = 4
+        if cls.__flexible__ and api_key != 18:
+            offset += 1  # empty tagged fields of response header v1
+        body, _ = entity_reader(cls)(frame, offset)
+        return body
+
+    def _read(self, n: int) -> bytes | None:
+        buf = b""
+        while len(buf) < n:
+            try:
+                chunk = self.sock.recv(n - len(buf))
+            except (ConnectionResetError, TimeoutError):
+                return None
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
