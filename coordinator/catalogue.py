@@ -197,31 +197,60 @@ class Catalogue:
     # -- agents ---------------------------------------------------------------
 
     async def register_agent(
-        self, agent_id: AgentId, host: str, port: int, rack: str | None = None, group: str = "default"
+        self,
+        agent_id: AgentId,
+        host: str,
+        port: int,
+        rack: str | None = None,
+        group: str = "default",
     ) -> Agent:
         now = now_ms()
         async with self.driver.transaction() as tx:
-            row = await tx.fetchrow("SELECT broker_id, started_at FROM agents WHERE id = $1", agent_id)
+            row = await tx.fetchrow(
+                "SELECT broker_id, started_at FROM agents WHERE id = $1", agent_id
+            )
             if row is None:
                 nxt = await tx.fetchrow("SELECT COALESCE(MAX(broker_id), 0) + 1 FROM agents")
                 broker_id = int(nxt[0]) if nxt else 1
                 await tx.execute(
                     "INSERT INTO agents (id, broker_id, host, port, rack, agent_group, started_at, heartbeat_at)"
                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    agent_id, broker_id, host, port, rack, group, now, now,
+                    agent_id,
+                    broker_id,
+                    host,
+                    port,
+                    rack,
+                    group,
+                    now,
+                    now,
                 )
             else:
                 broker_id = int(row[0])
                 await tx.execute(
                     "UPDATE agents SET host = $2, port = $3, rack = $4, agent_group = $5,"
                     " started_at = $6, heartbeat_at = $6 WHERE id = $1",
-                    agent_id, host, port, rack, group, now,
+                    agent_id,
+                    host,
+                    port,
+                    rack,
+                    group,
+                    now,
                 )
-        return Agent(id=agent_id, broker_id=broker_id, host=host, port=port, rack=rack,
-                     group=group, started_at=now, heartbeat_at=now)
+        return Agent(
+            id=agent_id,
+            broker_id=broker_id,
+            host=host,
+            port=port,
+            rack=rack,
+            group=group,
+            started_at=now,
+            heartbeat_at=now,
+        )
 
     async def heartbeat(self, agent_id: AgentId) -> None:
-        await self.driver.execute("UPDATE agents SET heartbeat_at = $2 WHERE id = $1", agent_id, now_ms())
+        await self.driver.execute(
+            "UPDATE agents SET heartbeat_at = $2 WHERE id = $1", agent_id, now_ms()
+        )
 
     async def list_agents(self) -> list[Agent]:
         rows = await self.driver.fetch(
@@ -229,22 +258,37 @@ class Catalogue:
             " FROM agents ORDER BY broker_id"
         )
         return [
-            Agent(id=AgentId(r[0]), broker_id=int(r[1]), host=r[2], port=int(r[3]), rack=r[4],
-                  group=r[5], started_at=int(r[6]), heartbeat_at=int(r[7]))
+            Agent(
+                id=AgentId(r[0]),
+                broker_id=int(r[1]),
+                host=r[2],
+                port=int(r[3]),
+                rack=r[4],
+                group=r[5],
+                started_at=int(r[6]),
+                heartbeat_at=int(r[7]),
+            )
             for r in rows
         ]
 
     # -- topics ---------------------------------------------------------------
 
     async def create_topic(
-        self, name: str, partitions: int, config: dict[str, str] | None = None,
+        self,
+        name: str,
+        partitions: int,
+        config: dict[str, str] | None = None,
         org_id: OrgId = DEFAULT_ORG,
     ) -> Topic:
         if partitions < 1:
             raise InvalidPartitions("a topic needs at least one partition")
         topic = Topic(
-            id=TopicId(uuid.uuid4().hex), org_id=org_id, name=name, partition_count=partitions,
-            config=dict(config or {}), created_at=now_ms(),
+            id=TopicId(uuid.uuid4().hex),
+            org_id=org_id,
+            name=name,
+            partition_count=partitions,
+            config=dict(config or {}),
+            created_at=now_ms(),
         )
         async with self.driver.transaction() as tx:
             if await tx.fetchrow(
@@ -253,12 +297,19 @@ class Catalogue:
                 raise TopicExists(f"topic {name!r} already exists")
             await tx.execute(
                 f"INSERT INTO topics ({_TOPIC_COLS}) VALUES ($1, $2, $3, $4, $5, $6)",
-                topic.id, org_id, name, partitions, json.dumps(topic.config), topic.created_at,
+                topic.id,
+                org_id,
+                name,
+                partitions,
+                json.dumps(topic.config),
+                topic.created_at,
             )
             await self._insert_partitions(tx, topic.id, range(partitions))
         return topic
 
-    async def _insert_partitions(self, tx: Session, topic_id: TopicId, numbers: Iterable[int]) -> None:
+    async def _insert_partitions(
+        self, tx: Session, topic_id: TopicId, numbers: Iterable[int]
+    ) -> None:
         for p in numbers:
             await tx.execute(
                 "INSERT INTO partitions (topic_id, partition) VALUES ($1, $2)", topic_id, p
@@ -271,7 +322,9 @@ class Catalogue:
         return _topic(row) if row else None
 
     async def get_topic_by_id(self, topic_id: TopicId) -> Topic | None:
-        row = await self.driver.fetchrow(f"SELECT {_TOPIC_COLS} FROM topics WHERE id = $1", topic_id)
+        row = await self.driver.fetchrow(
+            f"SELECT {_TOPIC_COLS} FROM topics WHERE id = $1", topic_id
+        )
         return _topic(row) if row else None
 
     async def list_topics(self, org_id: OrgId = DEFAULT_ORG) -> list[Topic]:
@@ -294,7 +347,9 @@ class Catalogue:
             await tx.execute("DELETE FROM topics WHERE id = $1", topic.id)
         return topic
 
-    async def set_partition_count(self, name: str, count: int, org_id: OrgId = DEFAULT_ORG) -> Topic:
+    async def set_partition_count(
+        self, name: str, count: int, org_id: OrgId = DEFAULT_ORG
+    ) -> Topic:
         async with self.driver.transaction() as tx:
             row = await tx.fetchrow(
                 f"SELECT {_TOPIC_COLS} FROM topics WHERE org_id = $1 AND name = $2", org_id, name
@@ -308,9 +363,17 @@ class Catalogue:
                     f" larger, got {count}"
                 )
             await self._insert_partitions(tx, topic.id, range(topic.partition_count, count))
-            await tx.execute("UPDATE topics SET partition_count = $2 WHERE id = $1", topic.id, count)
-        return Topic(id=topic.id, org_id=topic.org_id, name=topic.name, partition_count=count,
-                     config=topic.config, created_at=topic.created_at)
+            await tx.execute(
+                "UPDATE topics SET partition_count = $2 WHERE id = $1", topic.id, count
+            )
+        return Topic(
+            id=topic.id,
+            org_id=topic.org_id,
+            name=topic.name,
+            partition_count=count,
+            config=topic.config,
+            created_at=topic.created_at,
+        )
 
     async def set_topic_config(
         self, name: str, config: dict[str, str], org_id: OrgId = DEFAULT_ORG
@@ -325,9 +388,14 @@ class Catalogue:
                 "UPDATE topics SET config = $2 WHERE id = $1", row[0], json.dumps(config)
             )
         topic = _topic(row)
-        return Topic(id=topic.id, org_id=topic.org_id, name=topic.name,
-                     partition_count=topic.partition_count, config=dict(config),
-                     created_at=topic.created_at)
+        return Topic(
+            id=topic.id,
+            org_id=topic.org_id,
+            name=topic.name,
+            partition_count=topic.partition_count,
+            config=dict(config),
+            created_at=topic.created_at,
+        )
 
     # -- partitions and leases ------------------------------------------------
 
@@ -341,7 +409,8 @@ class Catalogue:
     async def get_partition(self, topic_id: TopicId, partition: int) -> PartitionState | None:
         row = await self.driver.fetchrow(
             f"SELECT {_PARTITION_COLS} FROM partitions WHERE topic_id = $1 AND partition = $2",
-            topic_id, partition,
+            topic_id,
+            partition,
         )
         return _partition(row) if row else None
 
@@ -354,7 +423,8 @@ class Catalogue:
             lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
             row = await tx.fetchrow(
                 f"SELECT {_PARTITION_COLS} FROM partitions WHERE topic_id = $1 AND partition = $2{lock}",
-                topic_id, partition,
+                topic_id,
+                partition,
             )
             if row is None:
                 return None
@@ -368,26 +438,38 @@ class Catalogue:
             await tx.execute(
                 "UPDATE partitions SET leader_agent = $3, leader_epoch = $4, lease_expires_at = $5"
                 " WHERE topic_id = $1 AND partition = $2",
-                topic_id, partition, agent_id, epoch, now + ttl_ms,
+                topic_id,
+                partition,
+                agent_id,
+                epoch,
+                now + ttl_ms,
             )
         return PartitionState(
-            topic_id=state.topic_id, partition=partition, leader_agent=agent_id, leader_epoch=epoch,
-            lease_expires_at=now + ttl_ms, high_watermark=state.high_watermark,
-            log_start_offset=state.log_start_offset, size_bytes=state.size_bytes,
+            topic_id=state.topic_id,
+            partition=partition,
+            leader_agent=agent_id,
+            leader_epoch=epoch,
+            lease_expires_at=now + ttl_ms,
+            high_watermark=state.high_watermark,
+            log_start_offset=state.log_start_offset,
+            size_bytes=state.size_bytes,
             last_append_at=state.last_append_at,
         )
 
     async def renew_leases(self, agent_id: AgentId, ttl_ms: int) -> None:
         await self.driver.execute(
             "UPDATE partitions SET lease_expires_at = $2 WHERE leader_agent = $1",
-            agent_id, now_ms() + ttl_ms,
+            agent_id,
+            now_ms() + ttl_ms,
         )
 
     async def release_lease(self, agent_id: AgentId, topic_id: TopicId, partition: int) -> None:
         await self.driver.execute(
             "UPDATE partitions SET leader_agent = NULL, lease_expires_at = 0"
             " WHERE topic_id = $1 AND partition = $2 AND leader_agent = $3",
-            topic_id, partition, agent_id,
+            topic_id,
+            partition,
+            agent_id,
         )
 
     # -- chunks ---------------------------------------------------------------
@@ -406,7 +488,8 @@ class Catalogue:
                 row = await tx.fetchrow(
                     "SELECT leader_agent, leader_epoch FROM partitions"
                     f" WHERE topic_id = $1 AND partition = $2{lock}",
-                    topic_id, partition,
+                    topic_id,
+                    partition,
                 )
                 if row is None or row[0] != commit.agent_id or int(row[1]) != epoch:
                     fenced.add((topic_id, partition))
@@ -415,18 +498,33 @@ class Catalogue:
                 return fenced
             await tx.execute(
                 "INSERT INTO objects (key, org_id, size_bytes, created_at) VALUES ($1, $2, $3, $4)",
-                commit.object_key, commit.org_id, commit.object_size, now,
+                commit.object_key,
+                commit.org_id,
+                commit.object_size,
+                now,
             )
             for c in chunks:
                 await tx.execute(
                     f"INSERT INTO chunks ({_CHUNK_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    c.topic_id, c.partition, c.base_offset, c.last_offset, c.object_key,
-                    c.byte_start, c.byte_length, c.first_timestamp, c.max_timestamp, c.record_count,
+                    c.topic_id,
+                    c.partition,
+                    c.base_offset,
+                    c.last_offset,
+                    c.object_key,
+                    c.byte_start,
+                    c.byte_length,
+                    c.first_timestamp,
+                    c.max_timestamp,
+                    c.record_count,
                 )
                 await tx.execute(
                     "UPDATE partitions SET high_watermark = $3, size_bytes = size_bytes + $4,"
                     " last_append_at = $5 WHERE topic_id = $1 AND partition = $2",
-                    c.topic_id, c.partition, c.last_offset + 1, c.byte_length, now,
+                    c.topic_id,
+                    c.partition,
+                    c.last_offset + 1,
+                    c.byte_length,
+                    now,
                 )
             for s in commit.producer_states:
                 if (s.topic_id, s.partition) in fenced:
@@ -439,8 +537,15 @@ class Catalogue:
                     " producer_epoch = excluded.producer_epoch, first_sequence = excluded.first_sequence,"
                     " last_sequence = excluded.last_sequence, base_offset = excluded.base_offset,"
                     " last_offset = excluded.last_offset, updated_at = excluded.updated_at",
-                    s.topic_id, s.partition, s.producer_id, s.producer_epoch, s.first_sequence,
-                    s.last_sequence, s.base_offset, s.last_offset, now,
+                    s.topic_id,
+                    s.partition,
+                    s.producer_id,
+                    s.producer_epoch,
+                    s.first_sequence,
+                    s.last_sequence,
+                    s.base_offset,
+                    s.last_offset,
+                    now,
                 )
         return fenced
 
@@ -450,7 +555,9 @@ class Catalogue:
         rows = await self.driver.fetch(
             f"SELECT {_CHUNK_COLS} FROM chunks WHERE topic_id = $1 AND partition = $2"
             " AND last_offset >= $3 ORDER BY base_offset",
-            topic_id, partition, from_offset,
+            topic_id,
+            partition,
+            from_offset,
         )
         return [_chunk(r) for r in rows]
 
@@ -462,20 +569,27 @@ class Catalogue:
             rows = await tx.fetch(
                 "SELECT object_key, byte_length FROM chunks WHERE topic_id = $1 AND partition = $2"
                 " AND last_offset < $3",
-                topic_id, partition, new_log_start,
+                topic_id,
+                partition,
+                new_log_start,
             )
             if not rows:
                 return []
             freed = sum(int(r[1]) for r in rows)
             await tx.execute(
                 "DELETE FROM chunks WHERE topic_id = $1 AND partition = $2 AND last_offset < $3",
-                topic_id, partition, new_log_start,
+                topic_id,
+                partition,
+                new_log_start,
             )
             await tx.execute(
                 "UPDATE partitions SET log_start_offset = $3,"
                 " size_bytes = CASE WHEN size_bytes > $4 THEN size_bytes - $4 ELSE 0 END"
                 " WHERE topic_id = $1 AND partition = $2 AND log_start_offset < $3",
-                topic_id, partition, new_log_start, freed,
+                topic_id,
+                partition,
+                new_log_start,
+                freed,
             )
             return await self._orphaned_objects(tx, {str(r[0]) for r in rows})
 
@@ -511,11 +625,19 @@ class Catalogue:
         rows = await self.driver.fetch(
             "SELECT producer_id, producer_epoch, first_sequence, last_sequence, base_offset,"
             " last_offset FROM producer_states WHERE topic_id = $1 AND partition = $2",
-            topic_id, partition,
+            topic_id,
+            partition,
         )
         return [
-            ProducerState(topic_id=topic_id, partition=partition, producer_id=int(r[0]),
-                          producer_epoch=int(r[1]), first_sequence=int(r[2]),
-                          last_sequence=int(r[3]), base_offset=int(r[4]), last_offset=int(r[5]))
+            ProducerState(
+                topic_id=topic_id,
+                partition=partition,
+                producer_id=int(r[0]),
+                producer_epoch=int(r[1]),
+                first_sequence=int(r[2]),
+                last_sequence=int(r[3]),
+                base_offset=int(r[4]),
+                last_offset=int(r[5]),
+            )
             for r in rows
         ]

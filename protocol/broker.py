@@ -92,10 +92,13 @@ class Broker:
         """ApiVersions of an unknown version gets a v0 answer listing what we support."""
         if exc.api_key != 18:
             return None
-        body = build(response_class(18, 0), {
-            "error_code": ErrorCode.unsupported_version,
-            "api_keys": self.api_version_list(),
-        })
+        body = build(
+            response_class(18, 0),
+            {
+                "error_code": ErrorCode.unsupported_version,
+                "api_keys": self.api_version_list(),
+            },
+        )
         return encode_response(18, 0, exc.correlation_id, body)
 
     def api_version_list(self) -> list[dict[str, Any]]:
@@ -116,8 +119,12 @@ class Broker:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = Connection(
-            reader, writer, dispatch=self.dispatch, unsupported=self.unsupported,
-            supported=self.supported, max_frame_bytes=self.options.max_request_bytes,
+            reader,
+            writer,
+            dispatch=self.dispatch,
+            unsupported=self.unsupported,
+            supported=self.supported,
+            max_frame_bytes=self.options.max_request_bytes,
         )
         task = asyncio.current_task()
         assert task is not None

@@ -19,10 +19,22 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 _ZERO: dict[str, Any] = {
-    "int8": 0, "int16": 0, "int32": 0, "int64": 0, "uint16": 0, "uint32": 0, "uint64": 0,
-    "float64": 0.0, "bool": False, "string": "", "bytes": b"", "records": None,
-    "uuid": uuid.UUID(int=0), "error_code": ErrorCode.none,
-    "timedelta_i32": datetime.timedelta(0), "timedelta_i64": datetime.timedelta(0),
+    "int8": 0,
+    "int16": 0,
+    "int32": 0,
+    "int64": 0,
+    "uint16": 0,
+    "uint32": 0,
+    "uint64": 0,
+    "float64": 0.0,
+    "bool": False,
+    "string": "",
+    "bytes": b"",
+    "records": None,
+    "uuid": uuid.UUID(int=0),
+    "error_code": ErrorCode.none,
+    "timedelta_i32": datetime.timedelta(0),
+    "timedelta_i64": datetime.timedelta(0),
     "datetime_i64": datetime.datetime.fromtimestamp(0, datetime.UTC),
 }
 
@@ -53,7 +65,9 @@ def _specs(cls: type) -> tuple[_Spec, ...]:
         array = typing.get_origin(tp) is tuple
         inner = typing.get_args(tp)[0] if array else tp
         inner, _ = _unwrap(inner)
-        nested = inner if dataclasses.is_dataclass(inner) else None
+        nested: type | None = (
+            inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
+        )
         if f.default is not dataclasses.MISSING:
             default: Any = f.default
         elif f.default_factory is not dataclasses.MISSING:

@@ -15,8 +15,16 @@ VERSIONS = {60: (0, 1)}
 async def brokers(broker: Broker) -> list[dict[str, Any]]:
     agents = await broker.catalogue.list_agents()
     live = [a for a in agents if a.id == broker.agent.id]  # one agent per catalogue for now
-    return [{"broker_id": a.broker_id, "node_id": a.broker_id, "host": a.host, "port": a.port,
-             "rack": a.rack} for a in live]
+    return [
+        {
+            "broker_id": a.broker_id,
+            "node_id": a.broker_id,
+            "host": a.host,
+            "port": a.port,
+            "rack": a.rack,
+        }
+        for a in live
+    ]
 
 
 async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
@@ -24,7 +32,10 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
     if getattr(request.body, "include_cluster_authorized_operations", False):
         ops = 0b1111111111100  # everything: authorization is not enforced
     return {
-        "error_code": 0, "cluster_id": broker.options.cluster_id, "controller_id": broker.node_id,
-        "brokers": await brokers(broker), "cluster_authorized_operations": ops,
+        "error_code": 0,
+        "cluster_id": broker.options.cluster_id,
+        "controller_id": broker.node_id,
+        "brokers": await brokers(broker),
+        "cluster_authorized_operations": ops,
         "endpoint_type": getattr(request.body, "endpoint_type", 1),
     }

@@ -13,6 +13,7 @@ from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.response_header.v0.header import ResponseHeader as ResponseHeaderV0
 from kio.schema.response_header.v1.header import ResponseHeader as ResponseHeaderV1
 from kio.serial import entity_reader, entity_writer
+from kio.static.primitive import i32
 
 API_VERSIONS_KEY = 18
 _PREFIX = struct.Struct(">hhi")
@@ -86,14 +87,14 @@ def decode_request(frame: bytes, supported: dict[int, tuple[int, int]]) -> Reque
 
 
 def encode_response(api_key: int, api_version: int, correlation_id: int, body: Any) -> bytes:
-    cls = type(body)
+    cls: Any = type(body)
     out = io.BytesIO()
     out.write(b"\0\0\0\0")
     # ApiVersions answers with response header v0 whatever its version (KIP-511).
     if cls.__flexible__ and api_key != API_VERSIONS_KEY:
-        _writer(ResponseHeaderV1)(out, ResponseHeaderV1(correlation_id=correlation_id))
+        _writer(ResponseHeaderV1)(out, ResponseHeaderV1(correlation_id=i32(correlation_id)))
     else:
-        _writer(ResponseHeaderV0)(out, ResponseHeaderV0(correlation_id=correlation_id))
+        _writer(ResponseHeaderV0)(out, ResponseHeaderV0(correlation_id=i32(correlation_id)))
     _writer(cls)(out, body)
     data = out.getbuffer()
     struct.pack_into(">i", data, 0, len(data) - 4)

@@ -43,7 +43,9 @@ class Connection:
         self.frames = FrameReader(max_frame_bytes)
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self._responses: asyncio.Queue[asyncio.Task[bytes | None] | None] = asyncio.Queue(MAX_IN_FLIGHT)
+        self._responses: asyncio.Queue[asyncio.Task[bytes | None] | None] = asyncio.Queue(
+            MAX_IN_FLIGHT
+        )
         self.closing = False
 
     async def serve(self) -> None:
@@ -81,8 +83,13 @@ class Connection:
                     request = decode_request(frame, self.supported)
                 except UnsupportedApi as exc:
                     answer = self.unsupported(exc)
-                    log.warning("unsupported_api", peer=self.peer, api_key=exc.api_key,
-                                api_version=exc.api_version, answered=answer is not None)
+                    log.warning(
+                        "unsupported_api",
+                        peer=self.peer,
+                        api_key=exc.api_key,
+                        api_version=exc.api_version,
+                        answered=answer is not None,
+                    )
                     if answer is None:
                         self.closing = True
                         return
@@ -99,8 +106,13 @@ class Connection:
         try:
             return await self.dispatch(request, self)
         except Exception:
-            log.exception("handler_failed", peer=self.peer, api_key=request.api_key,
-                          api_version=request.api_version, client_id=request.client_id)
+            log.exception(
+                "handler_failed",
+                peer=self.peer,
+                api_key=request.api_key,
+                api_version=request.api_version,
+                client_id=request.client_id,
+            )
             self.closing = True
             raise
 

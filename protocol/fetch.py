@@ -35,10 +35,16 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
         topic = await broker.logs.topic(topic_req.topic)
         partitions = []
         for preq in topic_req.partitions:
-            entry: dict[str, Any] = {"partition_index": preq.partition, "error_code": 0,
-                                     "high_watermark": -1, "last_stable_offset": -1,
-                                     "log_start_offset": -1, "aborted_transactions": None,
-                                     "preferred_read_replica": -1, "records": None}
+            entry: dict[str, Any] = {
+                "partition_index": preq.partition,
+                "error_code": 0,
+                "high_watermark": -1,
+                "last_stable_offset": -1,
+                "log_start_offset": -1,
+                "aborted_transactions": None,
+                "preferred_read_replica": -1,
+                "records": None,
+            }
             partitions.append(entry)
             plog = None
             if topic is None:
@@ -68,7 +74,8 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
 
 
 async def _read_all(
-    broker: Broker, targets: list[tuple[dict[str, Any], PartitionLog | None, int, int]],
+    broker: Broker,
+    targets: list[tuple[dict[str, Any], PartitionLog | None, int, int]],
     max_bytes: int,
 ) -> int:
     total = 0

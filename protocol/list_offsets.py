@@ -26,8 +26,13 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
         topic = await broker.logs.topic(treq.name)
         partitions = []
         for preq in treq.partitions:
-            entry: dict[str, Any] = {"partition_index": preq.partition_index, "error_code": 0,
-                                     "timestamp": -1, "offset": -1, "leader_epoch": -1}
+            entry: dict[str, Any] = {
+                "partition_index": preq.partition_index,
+                "error_code": 0,
+                "timestamp": -1,
+                "offset": -1,
+                "leader_epoch": -1,
+            }
             partitions.append(entry)
             if topic is None:
                 entry["error_code"] = ErrorCode.unknown_topic_or_partition
@@ -41,7 +46,10 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                 elif ts == EARLIEST:
                     entry["offset"] = plog.log_start_offset
                 elif ts == MAX_TIMESTAMP:
-                    entry["offset"], entry["timestamp"] = await broker.logs.offset_for_max_timestamp(plog)
+                    (
+                        entry["offset"],
+                        entry["timestamp"],
+                    ) = await broker.logs.offset_for_max_timestamp(plog)
                 elif ts < 0:
                     entry["error_code"] = ErrorCode.invalid_request
                 else:

@@ -23,14 +23,25 @@ async def topic_entry(broker: Broker, topic: Topic) -> dict[str, Any]:
     for p in range(topic.partition_count):
         plog = await broker.logs.partition(topic, p)
         leader = broker.node_id if plog.is_leader else -1
-        partitions.append({
-            "error_code": 0 if leader >= 0 else ErrorCode.leader_not_available,
-            "partition_index": p, "leader_id": leader, "leader_epoch": plog.leader_epoch,
-            "replica_nodes": [broker.node_id], "isr_nodes": [broker.node_id],
-            "offline_replicas": [],
-        })
-    return {"error_code": 0, "name": topic.name, "topic_id": topic.uuid, "is_internal": False,
-            "partitions": partitions, "topic_authorized_operations": -2147483648}
+        partitions.append(
+            {
+                "error_code": 0 if leader >= 0 else ErrorCode.leader_not_available,
+                "partition_index": p,
+                "leader_id": leader,
+                "leader_epoch": plog.leader_epoch,
+                "replica_nodes": [broker.node_id],
+                "isr_nodes": [broker.node_id],
+                "offline_replicas": [],
+            }
+        )
+    return {
+        "error_code": 0,
+        "name": topic.name,
+        "topic_id": topic.uuid,
+        "is_internal": False,
+        "partitions": partitions,
+        "topic_authorized_operations": -2147483648,
+    }
 
 
 async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
@@ -52,19 +63,32 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                 topic = await broker.catalogue.get_topic_by_id(wanted.topic_id.hex)
             elif name is not None:
                 topic = (
-                    await broker.topic_or_autocreate(name) if allow_auto
+                    await broker.topic_or_autocreate(name)
+                    if allow_auto
                     else await broker.logs.topic(name)
                 )
             if topic is None:
                 from .broker import valid_topic_name
 
-                code = (ErrorCode.invalid_topic_exception if name and valid_topic_name(name)
-                        else ErrorCode.unknown_topic_or_partition)
-                topics.append({"error_code": code, "name": name, "partitions": [],
-                               "topic_id": getattr(wanted, "topic_id", None)})
+                code = (
+                    ErrorCode.invalid_topic_exception
+                    if name and valid_topic_name(name)
+                    else ErrorCode.unknown_topic_or_partition
+                )
+                topics.append(
+                    {
+                        "error_code": code,
+                        "name": name,
+                        "partitions": [],
+                        "topic_id": getattr(wanted, "topic_id", None),
+                    }
+                )
                 continue
             topics.append(await topic_entry(broker, topic))
     return {
-        "throttle_time": 0, "brokers": await brokers(broker),
-        "cluster_id": broker.options.cluster_id, "controller_id": broker.node_id, "topics": topics,
+        "throttle_time": 0,
+        "brokers": await brokers(broker),
+        "cluster_id": broker.options.cluster_id,
+        "controller_id": broker.node_id,
+        "topics": topics,
     }

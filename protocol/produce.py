@@ -35,18 +35,35 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
     waits: list[tuple[dict[str, Any], asyncio.Future[None] | None]] = []
     responses = []
     if acks not in (0, 1, -1):
-        return {"throttle_time": 0, "responses": [
-            {"name": t.name, "partition_responses": [
-                {"index": p.index, "error_code": ErrorCode.invalid_required_acks, "base_offset": -1,
-                 "error_message": f"acks must be 0, 1 or -1 (all), got {acks}"}
-                for p in t.partition_data]}
-            for t in body.topic_data]}
+        return {
+            "throttle_time": 0,
+            "responses": [
+                {
+                    "name": t.name,
+                    "partition_responses": [
+                        {
+                            "index": p.index,
+                            "error_code": ErrorCode.invalid_required_acks,
+                            "base_offset": -1,
+                            "error_message": f"acks must be 0, 1 or -1 (all), got {acks}",
+                        }
+                        for p in t.partition_data
+                    ],
+                }
+                for t in body.topic_data
+            ],
+        }
     for topic_data in body.topic_data:
         topic = await broker.topic_or_autocreate(topic_data.name)
         partition_responses = []
         for pdata in topic_data.partition_data:
-            entry: dict[str, Any] = {"index": pdata.index, "error_code": 0, "base_offset": -1,
-                                     "log_start_offset": -1, "record_errors": []}
+            entry: dict[str, Any] = {
+                "index": pdata.index,
+                "error_code": 0,
+                "base_offset": -1,
+                "log_start_offset": -1,
+                "record_errors": [],
+            }
             partition_responses.append(entry)
             if topic is None:
                 entry["error_code"] = ErrorCode.unknown_topic_or_partition
@@ -62,14 +79,21 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                 entry["error_code"] = error_code(exc)
                 entry["error_message"] = str(exc)
                 if entry["error_code"] != ErrorCode.not_leader_or_follower:
-                    log.info("produce_refused", peer=conn.peer, topic=topic.name,
-                             partition=pdata.index, error=entry["error_code"].name, reason=str(exc))
+                    log.info(
+                        "produce_refused",
+                        peer=conn.peer,
+                        topic=topic.name,
+                        partition=pdata.index,
+                        error=entry["error_code"].name,
+                        reason=str(exc),
+                    )
                 continue
             entry["base_offset"] = result.base_offset
             entry["log_start_offset"] = result.log_start_offset
             if result.log_append_time >= 0:
                 entry["log_append_time"] = datetime.datetime.fromtimestamp(
-                    result.log_append_time / 1000, datetime.UTC)
+                    result.log_append_time / 1000, datetime.UTC
+                )
             if acks == -1:
                 waits.append((entry, result.durable))
             elif acks == 1:
@@ -86,9 +110,7 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
         if not fut.done():
             entry["error_code"] = ErrorCode.request_timed_out
             entry["error_message"] = "the batch is buffered but not yet durable"
-        elif fut.exception() is not None:
-            exc = fut.exception()
-            assert exc is not None
-            entry["error_code"] = error_code(exc)
-            entry["error_message"] = str(exc)
+        elif (failure := fut.exception()) is not None:
+            entry["error_code"] = error_code(failure)
+            entry["error_message"] = str(failure)
     return {"responses": responses, "throttle_time": 0}

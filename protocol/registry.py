@@ -13,6 +13,13 @@ from . import (
 )
 
 MODULES = (
-    api_versions, metadata, produce, fetch, list_offsets, topics_admin, configs, cluster,
+    api_versions,
+    metadata,
+    produce,
+    fetch,
+    list_offsets,
+    topics_admin,
+    configs,
+    cluster,
     producer_ids,
 )

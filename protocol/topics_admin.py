@@ -36,10 +36,18 @@ async def create_topics(broker: Broker, request: Request) -> dict[str, Any]:
         seen[t.name] = seen.get(t.name, 0) + 1
     results = []
     for t in body.topics:
-        entry: dict[str, Any] = {"name": t.name, "error_code": 0, "error_message": None,
-                                 "num_partitions": -1, "replication_factor": -1, "configs": None}
+        entry: dict[str, Any] = {
+            "name": t.name,
+            "error_code": 0,
+            "error_message": None,
+            "num_partitions": -1,
+            "replication_factor": -1,
+            "configs": None,
+        }
         results.append(entry)
-        partitions = t.num_partitions if t.num_partitions != -1 else broker.options.default_partitions
+        partitions = (
+            t.num_partitions if t.num_partitions != -1 else broker.options.default_partitions
+        )
         if seen[t.name] > 1:
             entry.update(error_code=ErrorCode.invalid_request, error_message="topic listed twice")
             continue
@@ -48,20 +56,26 @@ async def create_topics(broker: Broker, request: Request) -> dict[str, Any]:
             entry.update(error_code=ErrorCode.invalid_topic_exception, error_message=reason)
             continue
         if partitions < 1 or t.assignments:
-            entry.update(error_code=ErrorCode.invalid_partitions,
-                         error_message="num_partitions must be at least 1 (manual assignments are not supported)")
+            entry.update(
+                error_code=ErrorCode.invalid_partitions,
+                error_message="num_partitions must be at least 1 (manual assignments are not supported)",
+            )
             continue
         if t.replication_factor not in (-1, 1, 2, 3):
-            entry.update(error_code=ErrorCode.invalid_replication_factor,
-                         error_message="replication is the object store's; use -1, 1, 2 or 3")
+            entry.update(
+                error_code=ErrorCode.invalid_replication_factor,
+                error_message="replication is the object store's; use -1, 1, 2 or 3",
+            )
             continue
         config = {c.name: c.value for c in t.configs}
         try:
             checked = validate(config)
             if body.validate_only:
                 if await broker.logs.topic(t.name, refresh=True) is not None:
-                    entry.update(error_code=ErrorCode.topic_already_exists,
-                                 error_message=f"topic {t.name!r} already exists")
+                    entry.update(
+                        error_code=ErrorCode.topic_already_exists,
+                        error_message=f"topic {t.name!r} already exists",
+                    )
                     continue
             else:
                 topic = await broker.create_topic(t.name, partitions, config)
@@ -73,8 +87,13 @@ async def create_topics(broker: Broker, request: Request) -> dict[str, Any]:
         entry["replication_factor"] = t.replication_factor if t.replication_factor > 0 else 1
         merged = {**DEFAULTS, **checked}
         entry["configs"] = [
-            {"name": k, "value": v, "read_only": False, "config_source": 1 if k in checked else 5,
-             "is_sensitive": False}
+            {
+                "name": k,
+                "value": v,
+                "read_only": False,
+                "config_source": 1 if k in checked else 5,
+                "is_sensitive": False,
+            }
             for k, v in sorted(merged.items())
         ]
     return {"throttle_time": 0, "topics": results}
@@ -111,13 +130,19 @@ async def create_partitions(broker: Broker, request: Request) -> dict[str, Any]:
         try:
             topic = await broker.logs.topic(t.name, refresh=True)
             if topic is None:
-                entry.update(error_code=ErrorCode.unknown_topic_or_partition,
-                             error_message=f"topic {t.name!r} does not exist")
+                entry.update(
+                    error_code=ErrorCode.unknown_topic_or_partition,
+                    error_message=f"topic {t.name!r} does not exist",
+                )
                 continue
             if t.count <= topic.partition_count:
-                entry.update(error_code=ErrorCode.invalid_partitions, error_message=(
-                    f"topic {t.name!r} has {topic.partition_count} partitions; the new count"
-                    f" must be larger, got {t.count}"))
+                entry.update(
+                    error_code=ErrorCode.invalid_partitions,
+                    error_message=(
+                        f"topic {t.name!r} has {topic.partition_count} partitions; the new count"
+                        f" must be larger, got {t.count}"
+                    ),
+                )
                 continue
             if not body.validate_only:
                 topic = await broker.catalogue.set_partition_count(t.name, t.count)

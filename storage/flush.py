@@ -12,13 +12,22 @@ bounded, and past its limit appends are refused (backpressure).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
 
-from coordinator.catalogue import AgentId, Catalogue, Chunk, FlushCommit, OrgId, ProducerState
+from coordinator.catalogue import (
+    AgentId,
+    Catalogue,
+    Chunk,
+    FlushCommit,
+    OrgId,
+    ProducerState,
+    TopicId,
+)
 
 from . import metrics
 from .cache import ReadCache
@@ -174,7 +183,9 @@ class FlushBuffer:
             if previous is not None:
                 await asyncio.shield(previous.committed)
             for commit, groups in commits:
-                fenced = await self._retry("commit", lambda c=commit: self.catalogue.commit_flush(c))
+                fenced = await self._retry(
+                    "commit", functools.partial(self.catalogue.commit_flush, commit)
+                )
                 self._apply(commit, groups, fenced)
             if self.wal is not None and job.wal_segment is not None:
                 await self.wal.release_before(job.wal_segment)
@@ -184,7 +195,9 @@ class FlushBuffer:
             job.committed.set_result(None)
         except BaseException as exc:
             if not job.committed.done():
-                job.committed.set_exception(exc if isinstance(exc, Exception) else RuntimeError("flush cancelled"))
+                job.committed.set_exception(
+                    exc if isinstance(exc, Exception) else RuntimeError("flush cancelled")
+                )
                 job.committed.exception()  # mark retrieved
             for batch in job.batches:
                 if not batch.durable.done():
@@ -216,36 +229,57 @@ class FlushBuffer:
                 body += batch.data
                 if batch.producer_id >= 0:
                     states[(topic_id, partition, batch.producer_id)] = ProducerState(
-                        topic_id=topic_id, partition=partition, producer_id=batch.producer_id,
-                        producer_epoch=batch.producer_epoch, first_sequence=batch.first_sequence,
-                        last_sequence=batch.last_sequence, base_offset=batch.base_offset,
+                        topic_id=TopicId(topic_id),
+                        partition=partition,
+                        producer_id=batch.producer_id,
+                        producer_epoch=batch.producer_epoch,
+                        first_sequence=batch.first_sequence,
+                        last_sequence=batch.last_sequence,
+                        base_offset=batch.base_offset,
                         last_offset=batch.last_offset,
                     )
             entry = ChunkEntry(
-                topic_id=topic_id, partition=partition, base_offset=group[0].base_offset,
-                last_offset=group[-1].last_offset, byte_start=start, byte_length=len(body) - start,
+                topic_id=topic_id,
+                partition=partition,
+                base_offset=group[0].base_offset,
+                last_offset=group[-1].last_offset,
+                byte_start=start,
+                byte_length=len(body) - start,
                 first_timestamp=min(b.first_timestamp for b in group),
                 max_timestamp=max(b.max_timestamp for b in group),
                 record_count=sum(b.records for b in group),
             )
             entries.append(entry)
-            chunks.append(Chunk(
-                topic_id=entry.topic_id, partition=partition, base_offset=entry.base_offset,  # type: ignore[arg-type]
-                last_offset=entry.last_offset, object_key=key, byte_start=entry.byte_start,
-                byte_length=entry.byte_length, first_timestamp=entry.first_timestamp,
-                max_timestamp=entry.max_timestamp, record_count=entry.record_count,
-            ))
+            chunks.append(
+                Chunk(
+                    topic_id=TopicId(entry.topic_id),
+                    partition=partition,
+                    base_offset=entry.base_offset,
+                    last_offset=entry.last_offset,
+                    object_key=key,
+                    byte_start=entry.byte_start,
+                    byte_length=entry.byte_length,
+                    first_timestamp=entry.first_timestamp,
+                    max_timestamp=entry.max_timestamp,
+                    record_count=entry.record_count,
+                )
+            )
             epochs[(topic_id, partition)] = group[0].log.leader_epoch
         body += encode_footer(entries)
         await self._retry("put", lambda: self.store.put(key, body))
         commit = FlushCommit(
-            agent_id=self.agent_id, object_key=key, org_id=OrgId(org_id), object_size=len(body),
-            chunks=chunks, epochs=epochs,  # type: ignore[arg-type]
+            agent_id=self.agent_id,
+            object_key=key,
+            org_id=OrgId(org_id),
+            object_size=len(body),
+            chunks=chunks,
+            epochs=epochs,  # type: ignore[arg-type]
             producer_states=list(states.values()),
         )
         for chunk in chunks:
             self.cache.recent.put(
-                (key, chunk.byte_start), bytes(body[chunk.byte_start : chunk.byte_start + chunk.byte_length])
+                (key, chunk.byte_start),
+                bytes(body[chunk.byte_start : chunk.byte_start + chunk.byte_length]),
             )
         return commit, groups  # type: ignore[return-value]
 
@@ -263,20 +297,29 @@ class FlushBuffer:
                 delay = min(delay * 2, 2.0)
 
     def _apply(
-        self, commit: FlushCommit, groups: dict[tuple[str, int], list[PendingBatch]],
+        self,
+        commit: FlushCommit,
+        groups: dict[tuple[str, int], list[PendingBatch]],
         fenced: object,
     ) -> None:
         fenced_set: set[tuple[str, int]] = fenced  # type: ignore[assignment]
-        by_key = {(c.topic_id, c.partition): c for c in commit.chunks}
+        by_key: dict[tuple[str, int], Chunk] = {(c.topic_id, c.partition): c for c in commit.chunks}
         for pkey, group in groups.items():
             plog = group[0].log
             if pkey in fenced_set:
-                log.warning("partition_fenced", topic=plog.topic_name, partition=plog.partition,
-                            epoch=plog.leader_epoch)
+                log.warning(
+                    "partition_fenced",
+                    topic=plog.topic_name,
+                    partition=plog.partition,
+                    epoch=plog.leader_epoch,
+                )
                 for batch in group:
                     if not batch.durable.done():
-                        batch.durable.set_exception(NotLeader(
-                            f"{plog.topic_name}-{plog.partition}: this agent lost the lease"))
+                        batch.durable.set_exception(
+                            NotLeader(
+                                f"{plog.topic_name}-{plog.partition}: this agent lost the lease"
+                            )
+                        )
                         batch.durable.exception()
                 self.on_fenced(plog)
                 continue

@@ -85,8 +85,13 @@ class LogManager:
         self.cache = ReadCache(options.recent_cache_bytes, options.lru_cache_bytes)
         self.wal = WriteAheadLog(options.wal_dir, options.wal_fsync) if options.wal_dir else None
         self.buffer = FlushBuffer(
-            store=store, catalogue=catalogue, agent_id=agent_id, cache=self.cache, wal=self.wal,
-            policy=options.flush, on_fenced=self._fenced,
+            store=store,
+            catalogue=catalogue,
+            agent_id=agent_id,
+            cache=self.cache,
+            wal=self.wal,
+            policy=options.flush,
+            on_fenced=self._fenced,
         )
         self._logs: dict[tuple[TopicId, int], PartitionLog] = {}
         self._opening: dict[tuple[TopicId, int], asyncio.Task[PartitionLog]] = {}
@@ -164,19 +169,39 @@ class LogManager:
             raise UnknownPartition(f"{topic.name} has no partition {partition}")
         chunks = await self.catalogue.list_chunks(topic.id, partition, state.log_start_offset)
         plog = PartitionLog(
-            topic_id=topic.id, topic_name=topic.name, org_id=topic.org_id, partition=partition,
-            settings=TopicSettings.of(topic.config), leader_epoch=state.leader_epoch,
-            is_leader=is_leader, high_watermark=state.high_watermark,
-            log_start_offset=state.log_start_offset, chunks=chunks,
+            topic_id=topic.id,
+            topic_name=topic.name,
+            org_id=topic.org_id,
+            partition=partition,
+            settings=TopicSettings.of(topic.config),
+            leader_epoch=state.leader_epoch,
+            is_leader=is_leader,
+            high_watermark=state.high_watermark,
+            log_start_offset=state.log_start_offset,
+            chunks=chunks,
         )
         plog.last_append_at = state.last_append_at
         for ps in await self.catalogue.load_producer_states(topic.id, partition):
-            plog.producers.restore(ps.producer_id, ps.producer_epoch, AppendedBatch(
-                first_sequence=ps.first_sequence, last_sequence=ps.last_sequence,
-                base_offset=ps.base_offset, last_offset=ps.last_offset, durable=None))
+            plog.producers.restore(
+                ps.producer_id,
+                ps.producer_epoch,
+                AppendedBatch(
+                    first_sequence=ps.first_sequence,
+                    last_sequence=ps.last_sequence,
+                    base_offset=ps.base_offset,
+                    last_offset=ps.last_offset,
+                    durable=None,
+                ),
+            )
         self._logs[plog.key] = plog
-        log.info("partition_opened", topic=topic.name, partition=partition,
-                 epoch=plog.leader_epoch, leader=is_leader, high_watermark=plog.high_watermark)
+        log.info(
+            "partition_opened",
+            topic=topic.name,
+            partition=partition,
+            epoch=plog.leader_epoch,
+            leader=is_leader,
+            high_watermark=plog.high_watermark,
+        )
         return plog
 
     def _fenced(self, plog: PartitionLog) -> None:
@@ -218,12 +243,17 @@ class LogManager:
                 ):
                     raise OutOfOrderSequence(
                         f"batches of one request must continue the sequence of producer"
-                        f" {first.producer_id}")
+                        f" {first.producer_id}"
+                    )
         if duplicate is not None:
             durable = duplicate.durable or _done(loop)
-            return AppendResult(base_offset=duplicate.base_offset, log_append_time=-1,
-                                log_start_offset=plog.log_start_offset, durable=durable,
-                                logged=None)
+            return AppendResult(
+                base_offset=duplicate.base_offset,
+                log_append_time=-1,
+                log_start_offset=plog.log_start_offset,
+                durable=durable,
+                logged=None,
+            )
         buf = bytearray(record_set)
         now = int(time.time() * 1000)
         append_time = now if plog.settings.log_append_time else -1
@@ -243,19 +273,30 @@ class LogManager:
             if h.producer_id >= 0 and h.base_sequence >= 0:
                 plog.producers.record(h, offset, batch_future)
             pending = PendingBatch(
-                log=plog, data=data, base_offset=offset,
+                log=plog,
+                data=data,
+                base_offset=offset,
                 last_offset=offset + h.last_offset_delta,
                 first_timestamp=h.first_timestamp,
                 max_timestamp=append_time if append_time >= 0 else h.max_timestamp,
-                records=h.records_count, durable=batch_future, producer_id=h.producer_id,
-                producer_epoch=h.producer_epoch, first_sequence=h.base_sequence,
+                records=h.records_count,
+                durable=batch_future,
+                producer_id=h.producer_id,
+                producer_epoch=h.producer_epoch,
+                first_sequence=h.base_sequence,
                 last_sequence=h.last_sequence,
             )
             self.buffer.add(pending)
             if acks == 1 and self.wal is not None:
-                logged = self.wal.append(WalEntry(
-                    topic_id=plog.topic_id, partition=plog.partition, epoch=plog.leader_epoch,
-                    base_offset=offset, batch=data))
+                logged = self.wal.append(
+                    WalEntry(
+                        topic_id=plog.topic_id,
+                        partition=plog.partition,
+                        epoch=plog.leader_epoch,
+                        base_offset=offset,
+                        batch=data,
+                    )
+                )
         if len(futures) == 1:
             durable = futures[0]
         else:
@@ -263,8 +304,13 @@ class LogManager:
             _chain_all(durable, futures)
         metrics.PRODUCE_RECORDS.labels(plog.topic_name).inc(sum(h.records_count for h in headers))
         metrics.PRODUCE_BYTES.labels(plog.topic_name).inc(len(record_set))
-        return AppendResult(base_offset=base, log_append_time=append_time,
-                            log_start_offset=plog.log_start_offset, durable=durable, logged=logged)
+        return AppendResult(
+            base_offset=base,
+            log_append_time=append_time,
+            log_start_offset=plog.log_start_offset,
+            durable=durable,
+            logged=logged,
+        )
 
     # -- read --------------------------------------------------------------------------
 
@@ -276,7 +322,9 @@ class LogManager:
                 f" {plog.topic_name}-{plog.partition}"
             )
         if offset == hw:
-            return ReadResult(records=b"", high_watermark=hw, log_start_offset=plog.log_start_offset)
+            return ReadResult(
+                records=b"", high_watermark=hw, log_start_offset=plog.log_start_offset
+            )
         i = plog.chunk_for(offset)
         parts: list[bytes] = []
         total = 0
@@ -309,7 +357,9 @@ class LogManager:
             i += 1
         records = b"".join(parts)
         metrics.FETCH_BYTES.labels(plog.topic_name).inc(len(records))
-        return ReadResult(records=records, high_watermark=hw, log_start_offset=plog.log_start_offset)
+        return ReadResult(
+            records=records, high_watermark=hw, log_start_offset=plog.log_start_offset
+        )
 
     async def _chunk_bytes(self, object_key: str, start: int, length: int) -> bytes:
         key = (object_key, start)
@@ -397,13 +447,20 @@ class LogManager:
                 size -= chunk.byte_length
             if new_start <= plog.log_start_offset:
                 continue
-            orphaned = await self.catalogue.truncate_before(plog.topic_id, plog.partition, new_start)
+            orphaned = await self.catalogue.truncate_before(
+                plog.topic_id, plog.partition, new_start
+            )
             dropped = plog.drop_chunks_before(new_start)
             removed += len(dropped)
             metrics.RETENTION_DELETED.inc(len(dropped))
             await self.delete_objects(orphaned)
-            log.info("retention", topic=plog.topic_name, partition=plog.partition,
-                     log_start_offset=new_start, chunks=len(dropped))
+            log.info(
+                "retention",
+                topic=plog.topic_name,
+                partition=plog.partition,
+                log_start_offset=new_start,
+                chunks=len(dropped),
+            )
         return removed
 
     async def delete_objects(self, keys: list[str]) -> None:
@@ -436,16 +493,25 @@ class LogManager:
                 skipped += 1  # already durable
                 continue
             if not plog.is_leader:
-                log.error("wal_entry_dropped_not_leader", topic=topic.name, partition=entry.partition,
-                          base_offset=entry.base_offset)
+                log.error(
+                    "wal_entry_dropped_not_leader",
+                    topic=topic.name,
+                    partition=entry.partition,
+                    base_offset=entry.base_offset,
+                )
                 metrics.WAL_RECOVERED.labels("dropped").inc()
                 continue
             same_place = entry.epoch == plog.leader_epoch and entry.base_offset == plog.next_offset
             try:
                 result = self.append(plog, entry.batch, acks=-1)
             except Exception as exc:
-                log.error("wal_entry_rejected", topic=topic.name, partition=entry.partition,
-                          base_offset=entry.base_offset, error=str(exc))
+                log.error(
+                    "wal_entry_rejected",
+                    topic=topic.name,
+                    partition=entry.partition,
+                    base_offset=entry.base_offset,
+                    error=str(exc),
+                )
                 metrics.WAL_RECOVERED.labels("rejected").inc()
                 continue
             if same_place:
@@ -454,8 +520,13 @@ class LogManager:
             else:
                 anew += 1
                 metrics.WAL_RECOVERED.labels("appended_anew").inc()
-                log.warning("wal_entry_appended_anew", topic=topic.name, partition=entry.partition,
-                            old_base_offset=entry.base_offset, new_base_offset=result.base_offset)
+                log.warning(
+                    "wal_entry_appended_anew",
+                    topic=topic.name,
+                    partition=entry.partition,
+                    old_base_offset=entry.base_offset,
+                    new_base_offset=result.base_offset,
+                )
         await self.buffer.drain()
         log.info("wal_replayed", original_offset=kept, appended_anew=anew, skipped=skipped)
 

@@ -9,33 +9,40 @@ OBJECT_ERRORS = Counter(
     "streamhouse_object_store_errors_total", "Object store requests that failed", ["operation"]
 )
 OBJECT_LATENCY = Histogram(
-    "streamhouse_object_store_latency_seconds", "Object store request latency", ["operation"],
+    "streamhouse_object_store_latency_seconds",
+    "Object store request latency",
+    ["operation"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 FLUSH_BYTES = Histogram(
-    "streamhouse_flush_bytes", "Bytes per flush object",
+    "streamhouse_flush_bytes",
+    "Bytes per flush object",
     buckets=(1024, 16384, 131072, 1048576, 4194304, 8388608, 16777216, 67108864),
 )
 FLUSH_DURATION = Histogram(
-    "streamhouse_flush_duration_seconds", "Time to upload and commit one flush",
+    "streamhouse_flush_duration_seconds",
+    "Time to upload and commit one flush",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-FLUSH_FAILURES = Counter("streamhouse_flush_failures_total", "Flushes that failed and will be retried")
+FLUSH_FAILURES = Counter(
+    "streamhouse_flush_failures_total", "Flushes that failed and will be retried"
+)
 BUFFER_BYTES = Gauge("streamhouse_write_buffer_bytes", "Bytes waiting in the write buffer")
 WAL_BYTES = Gauge("streamhouse_wal_size_bytes", "Size of the write-ahead log")
 WAL_SYNC = Histogram(
-    "streamhouse_wal_sync_duration_seconds", "Time of one WAL fsync",
+    "streamhouse_wal_sync_duration_seconds",
+    "Time of one WAL fsync",
     buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
 )
 WAL_RECOVERED = Counter(
     "streamhouse_wal_recovered_batches_total", "WAL batches replayed at start", ["outcome"]
 )
-PRODUCE_RECORDS = Counter(
-    "streamhouse_produce_records_total", "Records appended", ["topic"]
-)
+PRODUCE_RECORDS = Counter("streamhouse_produce_records_total", "Records appended", ["topic"])
 PRODUCE_BYTES = Counter("streamhouse_produce_bytes_total", "Record-set bytes appended", ["topic"])
 FETCH_BYTES = Counter("streamhouse_fetch_bytes_total", "Record-set bytes served", ["topic"])
-CACHE_HITS = Counter("streamhouse_read_cache_hits_total", "Fetch reads served from memory", ["tier"])
+CACHE_HITS = Counter(
+    "streamhouse_read_cache_hits_total", "Fetch reads served from memory", ["tier"]
+)
 CACHE_MISSES = Counter("streamhouse_read_cache_misses_total", "Fetch reads that went to the store")
 RETENTION_DELETED = Counter(
     "streamhouse_retention_deleted_chunks_total", "Chunks removed by retention"

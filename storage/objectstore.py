@@ -39,13 +39,15 @@ class ObjectStore:
         if parsed.scheme == "s3":
             if not parsed.netloc:
                 raise ValueError(f"an S3 URL needs a bucket: s3://bucket/prefix, got {url!r}")
-            config: dict[str, Any] = {}
+            config: Any = {}
             endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT")
             if endpoint:
                 config["endpoint"] = endpoint
             if "AWS_DEFAULT_REGION" in os.environ and "AWS_REGION" not in os.environ:
                 config["region"] = os.environ["AWS_DEFAULT_REGION"]
-            client_options = {"allow_http": True} if (endpoint or "").startswith("http://") else None
+            client_options: Any = (
+                {"allow_http": True} if (endpoint or "").startswith("http://") else None
+            )
             prefix = parsed.path.strip("/") or None
             store = S3Store(
                 parsed.netloc, prefix=prefix, config=config or None, client_options=client_options
@@ -58,7 +60,9 @@ class ObjectStore:
     async def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
         started = time.perf_counter()
         try:
-            await obstore.put_async(self._store, key, bytes(data) if isinstance(data, bytearray) else data)
+            await obstore.put_async(
+                self._store, key, bytes(data) if isinstance(data, bytearray) else data
+            )
         except Exception as exc:  # obstore raises its own hierarchy; all mean "store failed"
             metrics.OBJECT_ERRORS.labels("put").inc()
             raise ObjectStoreError(f"PUT {key} failed: {exc}") from exc

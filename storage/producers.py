@@ -76,7 +76,9 @@ class ProducerStateTable:
             )
         return None
 
-    def record(self, header: BatchHeader, base_offset: int, durable: asyncio.Future[None] | None) -> AppendedBatch:
+    def record(
+        self, header: BatchHeader, base_offset: int, durable: asyncio.Future[None] | None
+    ) -> AppendedBatch:
         entry = self.producers.get(header.producer_id)
         if entry is None or header.producer_epoch > entry.epoch:
             entry = ProducerEntry(epoch=header.producer_epoch)

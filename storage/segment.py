@@ -32,8 +32,17 @@ class ChunkEntry:
 def encode_footer(entries: list[ChunkEntry]) -> bytes:
     body = json.dumps(
         [
-            [e.topic_id, e.partition, e.base_offset, e.last_offset, e.byte_start, e.byte_length,
-             e.first_timestamp, e.max_timestamp, e.record_count]
+            [
+                e.topic_id,
+                e.partition,
+                e.base_offset,
+                e.last_offset,
+                e.byte_start,
+                e.byte_length,
+                e.first_timestamp,
+                e.max_timestamp,
+                e.record_count,
+            ]
             for e in entries
         ],
         separators=(",", ":"),
@@ -50,9 +59,17 @@ def decode_footer(obj: bytes) -> list[ChunkEntry]:
     start = len(obj) - FOOTER_TAIL.size - length
     rows = json.loads(obj[start : len(obj) - FOOTER_TAIL.size])
     return [
-        ChunkEntry(topic_id=r[0], partition=r[1], base_offset=r[2], last_offset=r[3],
-                   byte_start=r[4], byte_length=r[5], first_timestamp=r[6], max_timestamp=r[7],
-                   record_count=r[8])
+        ChunkEntry(
+            topic_id=r[0],
+            partition=r[1],
+            base_offset=r[2],
+            last_offset=r[3],
+            byte_start=r[4],
+            byte_length=r[5],
+            first_timestamp=r[6],
+            max_timestamp=r[7],
+            record_count=r[8],
+        )
         for r in rows
     ]
 
@@ -72,4 +89,6 @@ def ulid() -> str:
 
 def flush_object_key(org_id: str, agent_id: str) -> str:
     t = time.gmtime()
-    return f"org-{org_id}/objects/{t.tm_year:04}/{t.tm_mon:02}/{t.tm_mday:02}/{agent_id}-{ulid()}.seg"
+    return (
+        f"org-{org_id}/objects/{t.tm_year:04}/{t.tm_mon:02}/{t.tm_mday:02}/{agent_id}-{ulid()}.seg"
+    )

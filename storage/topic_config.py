@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULTS: dict[str, str] = {
@@ -15,7 +16,13 @@ DEFAULTS: dict[str, str] = {
     "compression.type": "producer",
 }
 
-_INT_KEYS = {"retention.ms", "retention.bytes", "max.message.bytes", "segment.bytes", "min.insync.replicas"}
+_INT_KEYS = {
+    "retention.ms",
+    "retention.bytes",
+    "max.message.bytes",
+    "segment.bytes",
+    "min.insync.replicas",
+}
 _CHOICES = {
     "message.timestamp.type": {"CreateTime", "LogAppendTime"},
     "cleanup.policy": {"delete", "compact", "compact,delete", "delete,compact"},
@@ -27,7 +34,7 @@ class InvalidConfig(ValueError):
     pass
 
 
-def validate(config: dict[str, str | None]) -> dict[str, str]:
+def validate(config: Mapping[str, str | None]) -> dict[str, str]:
     """Checked topic config overrides; unknown keys are refused like Kafka does."""
     out: dict[str, str] = {}
     for key, value in config.items():
@@ -39,7 +46,9 @@ def validate(config: dict[str, str | None]) -> dict[str, str]:
             try:
                 number = int(value)
             except ValueError:
-                raise InvalidConfig(f"topic config {key!r} must be an integer, got {value!r}") from None
+                raise InvalidConfig(
+                    f"topic config {key!r} must be an integer, got {value!r}"
+                ) from None
             if key in ("max.message.bytes", "segment.bytes", "min.insync.replicas") and number < 1:
                 raise InvalidConfig(f"topic config {key!r} must be positive, got {value!r}")
             if key in ("retention.ms", "retention.bytes") and number < -1:

@@ -40,8 +40,12 @@ class WalEntry:
 
 
 def encode_entry(entry: WalEntry) -> bytes:
-    payload = ENTRY.pack(uuid.UUID(hex=entry.topic_id).bytes, entry.partition, entry.epoch,
-                         entry.base_offset) + entry.batch
+    payload = (
+        ENTRY.pack(
+            uuid.UUID(hex=entry.topic_id).bytes, entry.partition, entry.epoch, entry.base_offset
+        )
+        + entry.batch
+    )
     return FRAME.pack(len(payload), crc32c.crc32c(payload)) + payload
 
 
@@ -60,16 +64,23 @@ def decode_entries(data: bytes) -> tuple[list[WalEntry], int]:
         if crc32c.crc32c(payload) != crc:
             break
         tid, partition, epoch, base_offset = ENTRY.unpack_from(payload, 0)
-        entries.append(WalEntry(topic_id=uuid.UUID(bytes=tid).hex, partition=partition,
-                                epoch=epoch, base_offset=base_offset,
-                                batch=bytes(payload[ENTRY.size:])))
+        entries.append(
+            WalEntry(
+                topic_id=uuid.UUID(bytes=tid).hex,
+                partition=partition,
+                epoch=epoch,
+                base_offset=base_offset,
+                batch=bytes(payload[ENTRY.size :]),
+            )
+        )
         pos = end
     return entries, pos
 
 
 class WriteAheadLog:
-    def __init__(self, directory: Path, fsync: FsyncPolicy = "interval",
-                 fsync_interval: float = 0.05) -> None:
+    def __init__(
+        self, directory: Path, fsync: FsyncPolicy = "interval", fsync_interval: float = 0.05
+    ) -> None:
         self.directory = directory
         self.fsync = fsync
         self.fsync_interval = fsync_interval
@@ -153,6 +164,7 @@ class WriteAheadLog:
 
     async def release_before(self, segment: int) -> None:
         """Delete segments whose every entry is committed to the object store."""
+
         def _delete() -> None:
             for path in self.segments():
                 if int(path.stem.split("-")[1]) < segment:
@@ -160,6 +172,7 @@ class WriteAheadLog:
                     path.unlink(missing_ok=True)
                     self._size -= size
             metrics.WAL_BYTES.set(max(self._size, 0))
+
         await asyncio.to_thread(_delete)
 
     async def _writer(self) -> None:
@@ -210,6 +223,7 @@ class WriteAheadLog:
             os.fsync(f.fileno())  # type: ignore[attr-defined]
             metrics.WAL_SYNC.observe(time.perf_counter() - started)
             self._last_sync = now
+
 
 class _RotateMark:
     def done(self) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 
 import structlog
 
@@ -34,37 +33,61 @@ class Agent:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         await self.catalogue.open()
         host, port = split_host_port(s.kafka_listen)
-        advertised_host = s.advertised_host or (host if host not in ("0.0.0.0", "::") else socket.gethostname())
+        advertised_host = s.advertised_host or (
+            host if host not in ("0.0.0.0", "::") else "localhost"
+        )
         agent_id = AgentId(s.resolved_agent_id())
         self.logs = LogManager(
-            catalogue=self.catalogue, store=self.store, agent_id=agent_id,
+            catalogue=self.catalogue,
+            store=self.store,
+            agent_id=agent_id,
             options=LogOptions(
-                lease_ttl_ms=s.lease_ttl_ms, wal_dir=s.data_dir / "wal",
+                lease_ttl_ms=s.lease_ttl_ms,
+                wal_dir=s.data_dir / "wal",
                 wal_fsync=s.wal_fsync,  # type: ignore[arg-type]
                 retention_check_seconds=s.retention_check_seconds,
-                flush=FlushPolicy(max_flushes_per_second=s.max_flushes_per_second,
-                                  flush_bytes=s.flush_bytes, max_buffer_bytes=s.max_buffer_bytes),
+                flush=FlushPolicy(
+                    max_flushes_per_second=s.max_flushes_per_second,
+                    flush_bytes=s.flush_bytes,
+                    max_buffer_bytes=s.max_buffer_bytes,
+                ),
             ),
         )
         # The advertised port is known only once the listener is bound (port 0 in tests).
-        agent = await self.catalogue.register_agent(agent_id, advertised_host, s.advertised_port or port, s.rack)
+        agent = await self.catalogue.register_agent(
+            agent_id, advertised_host, s.advertised_port or port, s.rack
+        )
         await self.logs.start()
         self.broker = Broker(
-            catalogue=self.catalogue, logs=self.logs, agent=agent,
-            options=BrokerOptions(cluster_id=s.cluster_id, auto_create_topics=s.auto_create_topics,
-                                  default_partitions=s.default_partitions,
-                                  max_request_bytes=s.max_request_bytes),
+            catalogue=self.catalogue,
+            logs=self.logs,
+            agent=agent,
+            options=BrokerOptions(
+                cluster_id=s.cluster_id,
+                auto_create_topics=s.auto_create_topics,
+                default_partitions=s.default_partitions,
+                max_request_bytes=s.max_request_bytes,
+            ),
         )
         await self.broker.start(host, port)
         if port == 0 and not s.advertised_port:
-            agent = await self.catalogue.register_agent(agent_id, advertised_host, self.broker.port, s.rack)
+            agent = await self.catalogue.register_agent(
+                agent_id, advertised_host, self.broker.port, s.rack
+            )
             self.broker.agent = agent
         http_host, http_port = split_host_port(s.http_listen)
         self.http = HttpSide(self)
         await self.http.start(http_host, http_port)
-        log.info("started", agent=agent_id, broker_id=agent.broker_id,
-                 kafka=f"{host}:{self.broker.port}", advertised=f"{agent.host}:{agent.port}",
-                 http=s.http_listen, catalogue=self.catalogue.dialect, objects=self.store.url)
+        log.info(
+            "started",
+            agent=agent_id,
+            broker_id=agent.broker_id,
+            kafka=f"{host}:{self.broker.port}",
+            advertised=f"{agent.host}:{agent.port}",
+            http=s.http_listen,
+            catalogue=self.catalogue.dialect,
+            objects=self.store.url,
+        )
 
     async def stop(self) -> None:
         log.info("stopping")

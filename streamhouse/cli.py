@@ -11,7 +11,9 @@ from .logging import configure
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="streamhouse", description="Kafka-compatible broker on object storage")
+    parser = argparse.ArgumentParser(
+        prog="streamhouse", description="Kafka-compatible broker on object storage"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run an agent (embedded default: everything under ./data)")
     config.add_arguments(serve)

@@ -62,7 +62,16 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-_BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+_BOOL = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -88,8 +97,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="TOML file with settings (lowest precedence)")
     for f in fields(Settings):
         flag = "--" + f.name.replace("_", "-")
-        parser.add_argument(flag, dest=f.name, default=None,
-                            help=f"env STREAMHOUSE_{f.name.upper()} (default: {f.default})")
+        parser.add_argument(
+            flag,
+            dest=f.name,
+            default=None,
+            help=f"env STREAMHOUSE_{f.name.upper()} (default: {f.default})",
+        )
 
 
 def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:

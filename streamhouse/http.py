@@ -48,9 +48,15 @@ class HttpSide:
         if path == "/ready":
             checks = await self.agent.ready()
             ok = all(v == "ok" for v in checks.values())
-            return ("200 OK" if ok else "503 Service Unavailable", "application/json",
-                    json.dumps({"status": "ready" if ok else "not ready", **checks}).encode())
+            return (
+                "200 OK" if ok else "503 Service Unavailable",
+                "application/json",
+                json.dumps({"status": "ready" if ok else "not ready", **checks}).encode(),
+            )
         if path == "/metrics":
             return "200 OK", CONTENT_TYPE_LATEST, generate_latest()
-        return "404 Not Found", "application/json", json.dumps(
-            {"error": "not_found", "message": f"no route {path}"}).encode()
+        return (
+            "404 Not Found",
+            "application/json",
+            json.dumps({"error": "not_found", "message": f"no route {path}"}).encode(),
+        )

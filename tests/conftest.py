@@ -30,7 +30,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_port(
+    port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -94,7 +96,8 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_port(port, proc=proc)
@@ -109,15 +112,22 @@ def s3_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     import boto3
 
     env = {
-        "AWS_ENDPOINT_URL": moto_server, "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ALLOW_HTTP": "true",
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     bucket = f"b-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1",
-                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(Bucket=bucket)
+    boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket=bucket)
     env["BUCKET"] = bucket
     return env
 
@@ -141,8 +151,9 @@ def object_store(object_store_url: str) -> ObjectStore:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, extra: list[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, extra: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.extra = extra or []
         self.env = {**os.environ, **(env or {})}
@@ -157,10 +168,21 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         exe = str(Path(sys.executable).parent / "streamhouse")
-        cmd = [exe, "serve", "--data-dir", str(self.data_dir),
-               "--kafka-listen", f"127.0.0.1:{self.port}", "--advertised-host", "127.0.0.1",
-               "--http-listen", f"127.0.0.1:{self.http_port}", "--log-format", "json",
-               *self.extra]
+        cmd = [
+            exe,
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--kafka-listen",
+            f"127.0.0.1:{self.port}",
+            "--advertised-host",
+            "127.0.0.1",
+            "--http-listen",
+            f"127.0.0.1:{self.http_port}",
+            "--log-format",
+            "json",
+            *self.extra,
+        ]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=self.env)
         wait_port(self.port, proc=self.proc)
@@ -201,5 +223,3 @@ def server(server_factory: type[ServerProcess], tmp_path: Path) -> Iterator[Serv
     s = server_factory(tmp_path / "server").start()
     yield s
     s.stop()
-
-

@@ -29,9 +29,15 @@ class Wire:
         self.correlation += 1
         header_cls = cls.__header_schema__  # type: ignore[attr-defined]
         out = io.BytesIO()
-        entity_writer(header_cls)(out, header_cls(
-            request_api_key=cls.__api_key__, request_api_version=cls.__version__,  # type: ignore[attr-defined]
-            correlation_id=self.correlation, client_id="wire-test"))
+        entity_writer(header_cls)(
+            out,
+            header_cls(
+                request_api_key=cls.__api_key__,
+                request_api_version=cls.__version__,  # type: ignore[attr-defined]
+                correlation_id=self.correlation,
+                client_id="wire-test",
+            ),
+        )
         entity_writer(cls)(out, build(cls, values))
         return out.getvalue()
 

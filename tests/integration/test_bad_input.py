@@ -26,23 +26,45 @@ def healthy(server) -> None:
     """A fresh connection still gets answers."""
     w = Wire(server.bootstrap)
     try:
-        resp = w.call(ApiVersionsRequest, {"client_software_name": "t", "client_software_version": "1"})
+        resp = w.call(
+            ApiVersionsRequest, {"client_software_name": "t", "client_software_version": "1"}
+        )
         assert resp.error_code == ErrorCode.none
     finally:
         w.close()
 
 
 def create_topic(wire, name, partitions=1, config=None):
-    resp = wire.call(CreateTopicsRequest, {"topics": [{
-        "name": name, "num_partitions": partitions, "replication_factor": 1,
-        "assignments": [], "configs": [{"name": k, "value": v} for k, v in (config or {}).items()]}],
-        "timeout": 5000, "validate_only": False})
+    resp = wire.call(
+        CreateTopicsRequest,
+        {
+            "topics": [
+                {
+                    "name": name,
+                    "num_partitions": partitions,
+                    "replication_factor": 1,
+                    "assignments": [],
+                    "configs": [{"name": k, "value": v} for k, v in (config or {}).items()],
+                }
+            ],
+            "timeout": 5000,
+            "validate_only": False,
+        },
+    )
     assert resp.topics[0].error_code == ErrorCode.none, resp
 
 
 def produce(wire, topic, partition, records, acks=-1):
-    return wire.call(ProduceRequest, {"acks": acks, "timeout": 5000, "topic_data": [{
-        "name": topic, "partition_data": [{"index": partition, "records": records}]}]})
+    return wire.call(
+        ProduceRequest,
+        {
+            "acks": acks,
+            "timeout": 5000,
+            "topic_data": [
+                {"name": topic, "partition_data": [{"index": partition, "records": records}]}
+            ],
+        },
+    )
 
 
 def test_api_versions_of_an_unknown_version_answers_v0(server, wire):
@@ -104,7 +126,9 @@ def test_record_over_max_message_bytes(server, wire):
 def test_produce_to_a_partition_that_does_not_exist(server, wire):
     create_topic(wire, "two", partitions=2)
     resp = produce(wire, "two", 7, build_batch([(b"k", b"v", [], 1)]))
-    assert resp.responses[0].partition_responses[0].error_code == ErrorCode.unknown_topic_or_partition
+    assert (
+        resp.responses[0].partition_responses[0].error_code == ErrorCode.unknown_topic_or_partition
+    )
 
 
 def test_invalid_acks(server, wire):
@@ -113,15 +137,22 @@ def test_invalid_acks(server, wire):
 
 
 def test_metadata_for_an_illegal_topic_name(server, wire):
-    resp = wire.call(MetadataRequest, {"topics": [{"name": "bad name!"}],
-                                       "allow_auto_topic_creation": True,
-                                       "include_cluster_authorized_operations": False,
-                                       "include_topic_authorized_operations": False})
+    resp = wire.call(
+        MetadataRequest,
+        {
+            "topics": [{"name": "bad name!"}],
+            "allow_auto_topic_creation": True,
+            "include_cluster_authorized_operations": False,
+            "include_topic_authorized_operations": False,
+        },
+    )
     assert resp.topics[0].error_code == ErrorCode.invalid_topic_exception
 
 
 @given(st.binary(min_size=0, max_size=64))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_garbage_frames_never_hurt_the_listener(server, garbage):
     w = Wire(server.bootstrap, timeout=5)
     try:

@@ -54,9 +54,18 @@ async def test_leases_and_epochs(catalogue):
 
 
 def chunk(t, p, base, last, key="obj", start=0):
-    return Chunk(topic_id=t.id, partition=p, base_offset=base, last_offset=last, object_key=key,
-                 byte_start=start, byte_length=100, first_timestamp=10, max_timestamp=20,
-                 record_count=last - base + 1)
+    return Chunk(
+        topic_id=t.id,
+        partition=p,
+        base_offset=base,
+        last_offset=last,
+        object_key=key,
+        byte_start=start,
+        byte_length=100,
+        first_timestamp=10,
+        max_timestamp=20,
+        record_count=last - base + 1,
+    )
 
 
 async def test_commit_fences_stale_epochs(catalogue):
@@ -64,11 +73,24 @@ async def test_commit_fences_stale_epochs(catalogue):
     await catalogue.acquire_lease(A, t.id, 0, 60_000)
     await catalogue.acquire_lease(A, t.id, 1, 60_000)
     commit = FlushCommit(
-        agent_id=A, object_key="o1", org_id=OrgId("default"), object_size=200,
+        agent_id=A,
+        object_key="o1",
+        org_id=OrgId("default"),
+        object_size=200,
         chunks=[chunk(t, 0, 0, 9, "o1"), chunk(t, 1, 0, 4, "o1", 100)],
         epochs={(t.id, 0): 1, (t.id, 1): 0},  # partition 1 written under a stale epoch
-        producer_states=[ProducerState(topic_id=t.id, partition=0, producer_id=5, producer_epoch=0,
-                                       first_sequence=0, last_sequence=9, base_offset=0, last_offset=9)],
+        producer_states=[
+            ProducerState(
+                topic_id=t.id,
+                partition=0,
+                producer_id=5,
+                producer_epoch=0,
+                first_sequence=0,
+                last_sequence=9,
+                base_offset=0,
+                last_offset=9,
+            )
+        ],
     )
     fenced = await catalogue.commit_flush(commit)
     assert fenced == {(t.id, 1)}
@@ -84,9 +106,16 @@ async def test_retention_truncation_and_orphans(catalogue):
     t = await catalogue.create_topic("t", 1)
     await catalogue.acquire_lease(A, t.id, 0, 60_000)
     for i, key in enumerate(["o1", "o2", "o3"]):
-        await catalogue.commit_flush(FlushCommit(
-            agent_id=A, object_key=key, org_id=OrgId("default"), object_size=100,
-            chunks=[chunk(t, 0, i * 10, i * 10 + 9, key)], epochs={(t.id, 0): 1}))
+        await catalogue.commit_flush(
+            FlushCommit(
+                agent_id=A,
+                object_key=key,
+                org_id=OrgId("default"),
+                object_size=100,
+                chunks=[chunk(t, 0, i * 10, i * 10 + 9, key)],
+                epochs={(t.id, 0): 1},
+            )
+        )
     orphaned = await catalogue.truncate_before(t.id, 0, 20)
     assert orphaned == ["o1", "o2"]
     [p] = await catalogue.list_partitions(t.id)

@@ -9,14 +9,22 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 
 def consume_all(bootstrap: str, topic: str, partitions: int, timeout: float = 30) -> list[bytes]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "crash-check",
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "crash-check",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     admin = AdminClient({"bootstrap.servers": bootstrap})
     # acks=1 answers before the flush: wait until the high watermarks settle.
     ends: dict[int, int] = {}
     while True:
-        now = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-               for p in range(partitions)}
+        now = {
+            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(partitions)
+        }
         if now == ends:
             break
         ends = now
@@ -45,9 +53,16 @@ def test_kill_9_during_produce_loses_no_acked_record(server_factory, tmp_path, a
     stop = threading.Event()
 
     def produce() -> None:
-        p = Producer({"bootstrap.servers": server.bootstrap, "acks": acks, "linger.ms": 2,
-                      "message.timeout.ms": 60000, "enable.idempotence": False,
-                      "retries": 0 if acks == "1" else 2147483647})
+        p = Producer(
+            {
+                "bootstrap.servers": server.bootstrap,
+                "acks": acks,
+                "linger.ms": 2,
+                "message.timeout.ms": 60000,
+                "enable.idempotence": False,
+                "retries": 0 if acks == "1" else 2147483647,
+            }
+        )
 
         def on_delivery(err, msg):
             if err is None:

@@ -14,13 +14,20 @@ from storage.recordbatch import build_batch, decode_records, validate_record_set
 
 
 def batch(n: int, start: int = 0, **kw) -> bytes:
-    return build_batch([(b"k%d" % i, b"v%d" % i, [("h", b"x")], 1000 + i) for i in range(start, start + n)], **kw)
+    return build_batch(
+        [(b"k%d" % i, b"v%d" % i, [("h", b"x")], 1000 + i) for i in range(start, start + n)], **kw
+    )
 
 
 async def open_log(catalogue, store, tmp_path, **policy) -> LogManager:
-    logs = LogManager(catalogue=catalogue, store=store, agent_id=AgentId("a1"),
-                      options=LogOptions(wal_dir=tmp_path / "wal", flush=FlushPolicy(**policy),
-                                         retention_check_seconds=3600))
+    logs = LogManager(
+        catalogue=catalogue,
+        store=store,
+        agent_id=AgentId("a1"),
+        options=LogOptions(
+            wal_dir=tmp_path / "wal", flush=FlushPolicy(**policy), retention_check_seconds=3600
+        ),
+    )
     await logs.start()
     return logs
 
@@ -131,7 +138,9 @@ async def test_a_lone_produce_is_flushed_at_once(tmp_path):
     cat = Catalogue.from_url("sqlite://:memory:")
     await cat.open()
     topic = await cat.create_topic("t", 1)
-    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path, max_flushes_per_second=1)
+    logs = await open_log(
+        cat, ObjectStore.from_url("memory://"), tmp_path, max_flushes_per_second=1
+    )
     plog = await logs.partition(topic, 0)
     await asyncio.sleep(1.1)  # the budget is free
     started = time.monotonic()
@@ -146,8 +155,13 @@ async def test_flush_bytes_triggers_an_early_flush(tmp_path):
     cat = Catalogue.from_url("sqlite://:memory:")
     await cat.open()
     topic = await cat.create_topic("t", 1)
-    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path,
-                          max_flushes_per_second=0.2, flush_bytes=10_000)
+    logs = await open_log(
+        cat,
+        ObjectStore.from_url("memory://"),
+        tmp_path,
+        max_flushes_per_second=0.2,
+        flush_bytes=10_000,
+    )
     plog = await logs.partition(topic, 0)
     await logs.append(plog, batch(1), acks=-1).durable  # uses the budget
     big = build_batch([(None, b"x" * 12_000, [], 1)])

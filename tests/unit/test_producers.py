@@ -6,8 +6,11 @@ from storage.recordbatch import build_batch, read_header
 
 
 def header(pid: int, epoch: int, seq: int, n: int = 1):
-    return read_header(build_batch([(None, b"v", [], 1)] * n, producer_id=pid,
-                                   producer_epoch=epoch, base_sequence=seq))
+    return read_header(
+        build_batch(
+            [(None, b"v", [], 1)] * n, producer_id=pid, producer_epoch=epoch, base_sequence=seq
+        )
+    )
 
 
 def test_sequences_duplicates_and_gaps():

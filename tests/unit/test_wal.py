@@ -8,8 +8,13 @@ from storage.wal import WalEntry, WriteAheadLog, decode_entries, encode_entry
 
 
 def entry(i: int) -> WalEntry:
-    return WalEntry(topic_id=uuid.uuid4().hex, partition=i % 3, epoch=2, base_offset=i * 10,
-                    batch=b"x" * (i + 1))
+    return WalEntry(
+        topic_id=uuid.uuid4().hex,
+        partition=i % 3,
+        epoch=2,
+        base_offset=i * 10,
+        batch=b"x" * (i + 1),
+    )
 
 
 def test_entries_round_trip():

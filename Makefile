@@ -1,0 +1,47 @@
+# The verbs a newcomer needs. Each target sets up what it uses (a .venv, dependencies).
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test unit lint compat compat-deps bench clean
+
+$(STAMP): pyproject.toml compat-tests/requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]' -r compat-tests/requirements.txt
+	touch $(STAMP)
+
+## run: start StreamHouse with the embedded default (SQLite, local folder, WAL under ./data)
+run: $(STAMP)
+	$(BIN)/streamhouse serve --data-dir ./data
+
+## lint: ruff, import layering, mypy
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+## unit: unit and integration tests (real PostgreSQL at 127.0.0.1:5432, moto S3, real processes)
+unit: $(STAMP)
+	$(BIN)/pytest tests
+
+## compat-deps: kcat (Debian) and kafkajs (npm) for the client compatibility tests
+compat-deps:
+	command -v kcat >/dev/null || (apt-get update -qq && apt-get install -y -qq kcat)
+	cd compat-tests/kafkajs && npm ci --no-audit --no-fund --silent
+
+## compat: kafka-python, aiokafka, confluent-kafka, kcat and kafkajs against a real server
+compat: $(STAMP) compat-deps
+	COMPAT_STRICT=1 $(BIN)/pytest -c compat-tests/pytest.ini compat-tests
+
+## test: everything CI runs: lint, then unit/integration, then client compatibility
+test: lint unit compat
+
+## bench: StreamHouse beside Tansu, local folder and S3 (moto); writes docs/BENCHMARKS.md
+bench: $(STAMP)
+	$(BIN)/pip install -q -r bench/requirements.txt
+	$(BIN)/python bench/bench.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
