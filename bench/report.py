@@ -573,6 +573,11 @@ def markdown(results: dict, chart_rel: str) -> str:
         "and rerun before drawing conclusions from a small difference."
     )
     L.append("")
+    # The why of each missed target, kept by hand beside the harness so a rerun keeps it.
+    analysis = Path(__file__).with_name("ANALYSIS.md")
+    if analysis.exists():
+        L.append(analysis.read_text().rstrip())
+        L.append("")
     return "\n".join(L)
 
 

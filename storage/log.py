@@ -9,6 +9,7 @@ records one by one except `offset_for_timestamp` inside a single batch.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class LogManager:
         self._opening: dict[tuple[TopicId, int], asyncio.Task[PartitionLog]] = {}
         self._topics: dict[str, Topic] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._gets: dict[tuple[str, int], asyncio.Task[bytes]] = {}
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -355,6 +357,8 @@ class LogManager:
             if total >= max_bytes:
                 break
             i += 1
+        if i is not None:
+            self._read_ahead(plog, i)
         records = b"".join(parts)
         metrics.FETCH_BYTES.labels(plog.topic_name).inc(len(records))
         return ReadResult(
@@ -364,10 +368,35 @@ class LogManager:
     async def _chunk_bytes(self, object_key: str, start: int, length: int) -> bytes:
         key = (object_key, start)
         data = self.cache.get(key)
-        if data is None:
-            data = await self.store.get_range(object_key, start, length)
-            self.cache.lru.put(key, data)
+        if data is not None:
+            return data
+        task = self._gets.get(key)
+        if task is None:
+            task = asyncio.create_task(self._get_chunk(object_key, start, length))
+            self._gets[key] = task
+            task.add_done_callback(functools.partial(self._forget_get, key))
+        return await asyncio.shield(task)
+
+    def _forget_get(self, key: tuple[str, int], _task: asyncio.Task[bytes]) -> None:
+        self._gets.pop(key, None)
+
+    async def _get_chunk(self, object_key: str, start: int, length: int) -> bytes:
+        data = await self.store.get_range(object_key, start, length)
+        self.cache.lru.put((object_key, start), data)
         return data
+
+    def _read_ahead(self, plog: PartitionLog, index: int) -> None:
+        """Start GETs of the chunks after `index`, so a consumer catching up does not wait on each."""
+        for chunk in plog.chunks[index + 1 : index + 1 + READ_AHEAD_CHUNKS]:
+            key = (chunk.object_key, chunk.byte_start)
+            if key in self._gets or self.cache.recent.get(key) or self.cache.lru.get(key):
+                continue
+            task = asyncio.create_task(
+                self._get_chunk(chunk.object_key, chunk.byte_start, chunk.byte_length)
+            )
+            self._gets[key] = task
+            task.add_done_callback(_forget_failure)
+            task.add_done_callback(functools.partial(self._forget_get, key))
 
     async def wait_for_data(self, logs: list[PartitionLog], timeout: float) -> None:
         """Wait until any of the logs' high watermarks moves, or the timeout passes."""
@@ -529,6 +558,15 @@ class LogManager:
                 )
         await self.buffer.drain()
         log.info("wal_replayed", original_offset=kept, appended_anew=anew, skipped=skipped)
+
+
+READ_AHEAD_CHUNKS = 2
+
+
+def _forget_failure(task: asyncio.Task[bytes]) -> None:
+    # A failed read-ahead is not an error: the next read retries the GET itself.
+    if not task.cancelled():
+        task.exception()
 
 
 def _done(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:

@@ -91,6 +91,7 @@ class WriteAheadLog:
         self._task: asyncio.Task[None] | None = None
         self._last_sync = 0.0
         self._size = 0
+        self._dirty = False
 
     # -- recovery --------------------------------------------------------------
 
@@ -149,6 +150,7 @@ class WriteAheadLog:
         """Queue an entry; the future resolves when it is written (and synced per policy)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((encode_entry(entry), fut))
+        self._dirty = True
         self._wake.set()
         return fut
 
@@ -156,7 +158,11 @@ class WriteAheadLog:
         """Start a new segment for entries queued from now on; returns the new segment number.
 
         Queued entries are written to the old segment first (the writer drains in order).
+        With nothing appended since the last rotation there is nothing to separate.
         """
+        if not self._dirty:
+            return self._segment
+        self._dirty = False
         self._segment += 1
         self._pending.append((b"", _ROTATE_MARK))
         self._wake.set()
