@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
+from .offsets import OffsetStore
 from .sql import Driver, Session, driver_for, migrate
 
 TopicId = NewType("TopicId", str)
@@ -175,6 +176,7 @@ def _chunk(row: Any) -> Chunk:
 class Catalogue:
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
+        self.offsets = OffsetStore(driver)
 
     @classmethod
     def from_url(cls, url: str) -> Catalogue:
@@ -345,6 +347,9 @@ class Catalogue:
             await tx.execute("DELETE FROM producer_states WHERE topic_id = $1", topic.id)
             await tx.execute("DELETE FROM partitions WHERE topic_id = $1", topic.id)
             await tx.execute("DELETE FROM topics WHERE id = $1", topic.id)
+            await tx.execute(
+                "DELETE FROM consumer_offsets WHERE org_id = $1 AND topic = $2", org_id, name
+            )
         return topic
 
     async def set_partition_count(

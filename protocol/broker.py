@@ -12,6 +12,7 @@ import structlog
 from kio.schema.errors import ErrorCode
 
 from coordinator.catalogue import Agent, Catalogue, Topic
+from coordinator.groups import GroupCoordinator
 from storage.log import LogManager
 from storage.topic_config import validate
 
@@ -33,9 +34,16 @@ class BrokerOptions:
 
 class Broker:
     def __init__(
-        self, *, catalogue: Catalogue, logs: LogManager, agent: Agent, options: BrokerOptions
+        self,
+        *,
+        catalogue: Catalogue,
+        logs: LogManager,
+        groups: GroupCoordinator,
+        agent: Agent,
+        options: BrokerOptions,
     ) -> None:
         self.catalogue = catalogue
+        self.groups = groups
         self.logs = logs
         self.agent = agent
         self.options = options

@@ -5,6 +5,7 @@ from . import (
     cluster,
     configs,
     fetch,
+    groups,
     list_offsets,
     metadata,
     produce,
@@ -22,4 +23,5 @@ MODULES = (
     configs,
     cluster,
     producer_ids,
+    groups,
 )

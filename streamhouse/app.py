@@ -8,6 +8,7 @@ import signal
 import structlog
 
 from coordinator.catalogue import AgentId, Catalogue
+from coordinator.groups import GroupCoordinator
 from protocol.broker import Broker, BrokerOptions
 from storage.flush import FlushPolicy
 from storage.log import LogManager, LogOptions
@@ -27,6 +28,7 @@ class Agent:
         self.logs: LogManager | None = None
         self.broker: Broker | None = None
         self.http: HttpSide | None = None
+        self.groups: GroupCoordinator | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -58,9 +60,15 @@ class Agent:
             agent_id, advertised_host, s.advertised_port or port, s.rack
         )
         await self.logs.start()
+        self.groups = GroupCoordinator(
+            self.catalogue.offsets,
+            initial_rebalance_delay_ms=s.group_initial_rebalance_delay_ms,
+        )
+        self.groups.start()
         self.broker = Broker(
             catalogue=self.catalogue,
             logs=self.logs,
+            groups=self.groups,
             agent=agent,
             options=BrokerOptions(
                 cluster_id=s.cluster_id,
@@ -95,6 +103,8 @@ class Agent:
             await self.http.stop()
         if self.broker is not None:
             await self.broker.stop()
+        if self.groups is not None:
+            await self.groups.stop()
         if self.logs is not None:
             await self.logs.stop()
         await self.catalogue.close()

@@ -31,6 +31,7 @@ class Settings:
     max_buffer_bytes: int = 256 * 1024 * 1024
     wal_fsync: str = "interval"
     lease_ttl_ms: int = 10_000
+    group_initial_rebalance_delay_ms: int = 200
     retention_check_seconds: float = 30.0
     log_format: str = "auto"
     log_level: str = "info"
