@@ -145,3 +145,30 @@ async def test_migrations_are_idempotent(catalogue):
     from coordinator.sql import migrate
 
     assert await migrate(catalogue.driver) == []
+
+
+async def test_group_offsets_and_lag(catalogue):
+    from coordinator.lag import group_lag, total_lag
+    from coordinator.offsets import CommittedOffset
+
+    t = await catalogue.create_topic("lagged", 2)
+    await catalogue.acquire_lease(A, t.id, 0, 60_000)
+    await catalogue.acquire_lease(A, t.id, 1, 60_000)
+    await catalogue.commit_flush(FlushCommit(
+        agent_id=A, object_key="o", org_id=OrgId("default"), object_size=1,
+        chunks=[chunk(t, 0, 0, 99, "o"), chunk(t, 1, 0, 9, "o", 100)],
+        epochs={(t.id, 0): 1, (t.id, 1): 1}))
+    await catalogue.offsets.commit("g1", [CommittedOffset(
+        group_id="g1", topic="lagged", partition=0, offset=40, leader_epoch=3, metadata="m",
+        commit_time=5)])
+    lag = {p.partition: p for p in await group_lag(catalogue, "g1")}
+    assert (lag[0].committed_offset, lag[0].high_watermark, lag[0].lag) == (40, 100, 60)
+    assert (lag[1].committed_offset, lag[1].lag) == (-1, 10)
+    assert await total_lag(catalogue, "g1") == 70
+    assert [g for g, _ in await catalogue.offsets.list_groups()] == ["g1"]
+    [o] = await catalogue.offsets.fetch("g1")
+    assert (o.offset, o.leader_epoch, o.metadata) == (40, 3, "m")
+    await catalogue.offsets.delete_offsets("g1", "lagged", [0])
+    assert await catalogue.offsets.fetch("g1") == []
+    await catalogue.delete_topic("lagged")
+    assert await group_lag(catalogue, "g1") == []
