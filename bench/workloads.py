@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 from confluent_kafka import (
@@ -308,3 +310,234 @@ def produce_latency(bootstrap: str, topic: str, s: Settings, value_size: int = 1
         "max_ms": lat[-1],
         "min_ms": lat[0],
     }
+
+
+# ------------------------------------------------------------ consumer groups
+
+
+def _group_conf(bootstrap: str, group_id: str) -> dict:
+    """librdkafka's defaults for the group protocol (classic, eager assignors
+    range,roundrobin; session.timeout.ms 45 s, heartbeat.interval.ms 3 s), no
+    auto-commit so that a partition moved by a rebalance is read from the
+    start again by its new owner."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "socket.nagle.disable": True,
+        "log_level": 3,  # errors only: a slow group is reported by the figures, not by log noise
+    }
+
+
+def _close_bounded(consumers: list, timeout: float) -> bool:
+    """close() each consumer in a daemon thread; False if one did not finish
+    within `timeout` (a broker that never answers LeaveGroup must not hang the run)."""
+    threads = [threading.Thread(target=c.close, daemon=True) for c in consumers]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in threads)
+
+
+def _fill_group_topic(bootstrap: str, topic: str, partitions: int, per_partition: int) -> int:
+    p = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 5,
+            "enable.idempotence": False,
+            "message.timeout.ms": 30_000,
+        }
+    )
+    errs = _Errors()
+    for i in range(per_partition):
+        for part in range(partitions):
+            p.produce(topic, b"g" * 100, key=str(i).encode(), partition=part, on_delivery=errs)
+    left = p.flush(30)
+    if left or errs.count:
+        raise RuntimeError(f"group topic not filled: {left} unflushed, {errs.count} errors ({errs.first})")
+    return partitions * per_partition
+
+
+def _first_record(bootstrap: str, topic: str, timeout: float) -> dict:
+    """(a) one consumer, fresh group: subscribe() -> first record from poll()."""
+    c = Consumer(_group_conf(bootstrap, f"bench-single-{uuid.uuid4().hex[:8]}"))
+    errors: list[str] = []
+    t0 = time.perf_counter()
+    c.subscribe([topic])
+    took = None
+    while time.perf_counter() - t0 < timeout:
+        m = c.poll(0.1)
+        if m is None:
+            continue
+        if m.error() is None:
+            took = time.perf_counter() - t0
+            break
+        if len(errors) < 3:
+            errors.append(str(m.error()))
+    closed = _close_bounded([c], 15)
+    return {"s": took, "timed_out": took is None, "errors": errors, "closed": closed}
+
+
+class _Member:
+    """A group member polling in its own thread; tracks its assignment via the
+    rebalance callbacks and the time of its first record."""
+
+    def __init__(self, bootstrap: str, group_id: str, topic: str) -> None:
+        self.c = Consumer(_group_conf(bootstrap, group_id))
+        self.topic = topic
+        self.lock = threading.Lock()
+        self.owned: set[int] = set()
+        self.first_record: float | None = None
+        self.records = 0
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.leave = False  # close() when stopped (the member that leaves)
+        self.close_started: float | None = None
+        self.close_ended: float | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _assign(self, _c, parts) -> None:
+        with self.lock:
+            self.owned = {p.partition for p in parts}
+
+    def _revoke(self, _c, parts) -> None:
+        with self.lock:
+            self.owned -= {p.partition for p in parts}
+
+    def assignment(self) -> set[int]:
+        with self.lock:
+            return set(self.owned)
+
+    def _run(self) -> None:
+        self.c.subscribe(
+            [self.topic], on_assign=self._assign, on_revoke=self._revoke, on_lost=self._revoke
+        )
+        while not self.stop.is_set():
+            m = self.c.poll(0.05)
+            if m is None:
+                continue
+            if m.error() is None:
+                self.records += 1
+                if self.first_record is None:
+                    self.first_record = time.perf_counter()
+            elif len(self.errors) < 3:
+                self.errors.append(str(m.error()))
+        if self.leave:
+            self.close_started = time.perf_counter()
+            self.c.close()
+            self.close_ended = time.perf_counter()
+
+
+def _covers(members: list[_Member], partitions: int) -> bool:
+    """Every member owns something, the members' assignments are disjoint and
+    together cover every partition."""
+    owned = [m.assignment() for m in members]
+    if not all(owned):
+        return False
+    union = set().union(*owned)
+    return len(union) == partitions == sum(len(o) for o in owned)
+
+
+def _wait(cond, timeout: float, since: float) -> float | None:
+    while time.perf_counter() - since < timeout:
+        if cond():
+            return time.perf_counter() - since
+        time.sleep(0.005)
+    return None
+
+
+def consumer_groups(
+    bootstrap: str,
+    topic: str,
+    partitions: int = 6,
+    per_partition: int = 50,
+    repeats: int = 3,
+    group_size: int = 3,
+    timeout: float = 40.0,
+) -> dict:
+    """Consumer-group timings on a topic that already holds data:
+
+    (a) one consumer, fresh group.id: subscribe() -> first record, `repeats` times;
+    (b) `group_size` consumers of a fresh group, each polling in its own thread,
+        subscribing at once -> every member has a record AND the members'
+        assignments are disjoint, non-empty and cover every partition;
+    (c) that group stable, one member close()s (LeaveGroup) -> the others own
+        every partition again.
+    Each figure is bounded by `timeout`; a timeout is recorded as such
+    (value None, *_timed_out True), never as a number.
+    """
+    t_start = time.perf_counter()
+    records = _fill_group_topic(bootstrap, topic, partitions, per_partition)
+    out: dict = {
+        "partitions": partitions,
+        "records": records,
+        "repeats": repeats,
+        "group_size": group_size,
+        "timeout_s": timeout,
+    }
+
+    # (a)
+    singles = [_first_record(bootstrap, topic, timeout) for _ in range(repeats)]
+    vals = [r["s"] for r in singles]
+    keyed = sorted(math.inf if v is None else v for v in vals)
+    n = len(keyed)
+    med = keyed[n // 2] if n % 2 else (keyed[n // 2 - 1] + keyed[n // 2]) / 2
+    out["single_runs_s"] = vals
+    out["single_median_s"] = None if math.isinf(med) else med
+    out["single_median_timed_out"] = math.isinf(med)
+    out["single_max_s"] = None if math.isinf(keyed[-1]) else keyed[-1]
+    out["single_max_timed_out"] = math.isinf(keyed[-1])
+    out["single_errors"] = [e for r in singles for e in r["errors"]][:3]
+    out["single_unclosed"] = sum(1 for r in singles if not r["closed"])
+
+    # (b)
+    gid = f"bench-group-{uuid.uuid4().hex[:8]}"
+    members = [_Member(bootstrap, gid, topic) for _ in range(group_size)]
+    t0 = time.perf_counter()
+    for m in members:
+        m.thread.start()
+    ready = _wait(
+        lambda: all(m.first_record is not None for m in members) and _covers(members, partitions),
+        timeout,
+        t0,
+    )
+    out["group_ready_s"] = ready
+    out["group_ready_timed_out"] = ready is None
+    firsts = [None if m.first_record is None else m.first_record - t0 for m in members]
+    out["group_member_first_record_s"] = firsts
+    out["group_assignment"] = [sorted(m.assignment()) for m in members]
+
+    # (c)
+    rebalance = None
+    if ready is not None:
+        leaver, rest = members[0], members[1:]
+        leaver.leave = True
+        leaver.stop.set()
+        while leaver.close_started is None and leaver.thread.is_alive():
+            time.sleep(0.001)
+        since = leaver.close_started or time.perf_counter()
+        rebalance = _wait(lambda: _covers(rest, partitions), timeout, since)
+        leaver.thread.join(15)
+        out["leave_close_s"] = (
+            leaver.close_ended - since if leaver.close_ended is not None else None
+        )
+        out["rebalance_assignment"] = [sorted(m.assignment()) for m in rest]
+        out["rebalance_s"] = rebalance
+        out["rebalance_timed_out"] = rebalance is None
+    else:
+        out["rebalance_s"] = None
+        out["rebalance_timed_out"] = None  # not measured: the group never became stable
+        out["rebalance_skipped"] = "the group of 3 never became stable"
+    for m in members:
+        m.stop.set()
+    for m in members:
+        m.thread.join(5)
+    out["group_errors"] = [e for m in members for e in m.errors][:3]
+    still = [m.c for m in members if not m.leave]
+    out["group_unclosed"] = 0 if _close_bounded(still, 15) else 1
+    out["elapsed_s"] = time.perf_counter() - t_start
+    return out

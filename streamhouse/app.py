@@ -14,8 +14,9 @@ from storage.flush import FlushPolicy
 from storage.log import LogManager, LogOptions
 from storage.objectstore import ObjectStore
 
+from .api.app import HttpServer, create_app
+from .api.series import ThroughputSeries
 from .config import Settings, split_host_port
-from .http import HttpSide
 
 log = structlog.get_logger("streamhouse")
 
@@ -27,7 +28,8 @@ class Agent:
         self.store = ObjectStore.from_url(settings.objects_url)
         self.logs: LogManager | None = None
         self.broker: Broker | None = None
-        self.http: HttpSide | None = None
+        self.http: HttpServer | None = None
+        self.series: ThroughputSeries | None = None
         self.groups: GroupCoordinator | None = None
 
     async def start(self) -> None:
@@ -84,8 +86,11 @@ class Agent:
             )
             self.broker.agent = agent
         http_host, http_port = split_host_port(s.http_listen)
-        self.http = HttpSide(self)
-        await self.http.start(http_host, http_port)
+        self.series = ThroughputSeries()
+        self.series.start()
+        cors = [o.strip() for o in (s.cors_origins or "").split(",") if o.strip()]
+        self.http = HttpServer(create_app(self, cors), http_host, http_port)
+        await self.http.start()
         log.info(
             "started",
             agent=agent_id,
@@ -101,6 +106,8 @@ class Agent:
         log.info("stopping")
         if self.http is not None:
             await self.http.stop()
+        if self.series is not None:
+            await self.series.stop()
         if self.broker is not None:
             await self.broker.stop()
         if self.groups is not None:
@@ -109,6 +116,21 @@ class Agent:
             await self.logs.stop()
         await self.catalogue.close()
         log.info("stopped")
+
+    def require_broker(self) -> Broker:
+        if self.broker is None:
+            raise RuntimeError("the agent is not started")
+        return self.broker
+
+    def require_logs(self) -> LogManager:
+        if self.logs is None:
+            raise RuntimeError("the agent is not started")
+        return self.logs
+
+    def require_groups(self) -> GroupCoordinator:
+        if self.groups is None:
+            raise RuntimeError("the agent is not started")
+        return self.groups
 
     async def ready(self) -> dict[str, str]:
         checks = {}

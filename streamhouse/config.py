@@ -33,6 +33,7 @@ class Settings:
     lease_ttl_ms: int = 10_000
     group_initial_rebalance_delay_ms: int = 200
     retention_check_seconds: float = 30.0
+    cors_origins: str | None = None
     log_format: str = "auto"
     log_level: str = "info"
 

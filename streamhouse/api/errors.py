@@ -1,0 +1,65 @@
+"""One exception handler per app: domain errors to JSON `{"error": code, "message": text}`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from coordinator.catalogue import InvalidPartitions, TopicExists, UnknownTopic
+from storage import errors as se
+from storage.topic_config import InvalidConfig
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", what)
+
+
+_DOMAIN: list[tuple[type[Exception], int, str]] = [
+    (UnknownTopic, 404, "topic_not_found"),
+    (se.UnknownPartition, 404, "partition_not_found"),
+    (TopicExists, 409, "topic_exists"),
+    (InvalidPartitions, 422, "invalid_partitions"),
+    (InvalidConfig, 422, "invalid_config"),
+    (se.RecordTooLarge, 413, "record_too_large"),
+    (se.OffsetOutOfRange, 416, "offset_out_of_range"),
+    (se.NotLeader, 503, "not_leader"),
+    (se.BufferFull, 503, "backpressure"),
+    (se.StorageUnavailable, 503, "storage_unavailable"),
+    (se.CorruptRecordSet, 400, "invalid_records"),
+]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_req: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+            parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
+        return JSONResponse({"error": "invalid_request", "message": "; ".join(parts)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code)
+
+    for cls, status, code in _DOMAIN:
+        def make(status: int = status, code: str = code):  # noqa: ANN202
+            async def handler(_req: Request, exc: Exception) -> JSONResponse:
+                return JSONResponse({"error": code, "message": str(exc)}, status_code=status)
+            return handler
+        app.add_exception_handler(cls, make())

@@ -1,0 +1,197 @@
+"""Pydantic bodies of the REST API, so /openapi.json describes every request and response."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Error(BaseModel):
+    error: str
+    message: str
+
+
+class TopicCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=249, examples=["orders"])
+    partitions: int = Field(default=1, ge=1, le=10_000)
+    config: dict[str, str] = Field(default_factory=dict)
+
+
+class TopicUpdate(BaseModel):
+    partitions: int | None = Field(default=None, ge=1, le=10_000, description="new, larger count")
+    config: dict[str, str | None] | None = Field(
+        default=None, description="keys to set; a null value removes the override")
+
+
+class Topic(BaseModel):
+    name: str
+    id: str
+    partitions: int
+    config: dict[str, str]
+    created_at: int
+    records: int = 0
+    size_bytes: int = 0
+
+
+class Partition(BaseModel):
+    partition: int
+    leader_agent: str | None
+    leader_epoch: int
+    low_watermark: int
+    high_watermark: int
+    size_bytes: int
+    records: int
+    last_append_at: int
+
+
+class Header(BaseModel):
+    key: str
+    value: str | None = None
+
+
+class ProduceRecord(BaseModel):
+    key: str | None = None
+    value: str | dict | list | int | float | bool | None = None  # type: ignore[type-arg]
+    encoding: Literal["text", "json", "base64"] = "text"
+    headers: list[Header] = Field(default_factory=list)
+    partition: int | None = Field(default=None, ge=0)
+    timestamp: int | None = Field(default=None, ge=0)
+
+
+class ProduceRequest(BaseModel):
+    topic: str = Field(min_length=1)
+    records: list[ProduceRecord] = Field(min_length=1, max_length=10_000)
+
+
+class ProducedRecord(BaseModel):
+    partition: int
+    offset: int
+
+
+class ProduceResponse(BaseModel):
+    topic: str
+    ack_mode: Literal["none", "buffered", "durable"]
+    records: list[ProducedRecord]
+
+
+class ConsumedRecord(BaseModel):
+    partition: int
+    offset: int
+    timestamp: int
+    key: str | None
+    key_encoding: Literal["text", "base64"]
+    value: str | None
+    value_encoding: Literal["text", "base64"]
+    headers: list[Header]
+
+
+class ConsumeResponse(BaseModel):
+    topic: str
+    partition: int
+    next_offset: int
+    high_watermark: int
+    records: list[ConsumedRecord]
+
+
+class Agent(BaseModel):
+    id: str
+    broker_id: int
+    host: str
+    port: int
+    rack: str | None
+    group: str
+    started_at: int
+    heartbeat_at: int
+    uptime_seconds: float
+    healthy: bool
+    partitions_led: int
+
+
+class GroupSummary(BaseModel):
+    group_id: str
+    state: str
+    protocol_type: str
+    members: int
+    total_lag: int
+
+
+class GroupMember(BaseModel):
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    client_host: str
+
+
+class PartitionLagModel(BaseModel):
+    topic: str
+    partition: int
+    committed_offset: int
+    high_watermark: int
+    lag: int
+
+
+class GroupDetail(BaseModel):
+    group_id: str
+    state: str
+    protocol_type: str
+    protocol: str
+    members: list[GroupMember]
+    offsets: list[PartitionLagModel]
+    total_lag: int
+
+
+class OffsetReset(BaseModel):
+    strategy: Literal["earliest", "latest", "specific", "timestamp"]
+    topic: str | None = None
+    partition: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, description="for strategy=specific")
+    timestamp: int | None = Field(default=None, ge=0, description="ms, for strategy=timestamp")
+
+
+class Seek(BaseModel):
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
+class OffsetsChanged(BaseModel):
+    group_id: str
+    offsets: list[PartitionLagModel]
+
+
+class Point(BaseModel):
+    t: int
+    produce_records_per_s: float
+    produce_bytes_per_s: float
+    fetch_bytes_per_s: float
+
+
+class MetricsSummary(BaseModel):
+    topics: int
+    partitions: int
+    produce_records_total: float
+    produce_bytes_total: float
+    fetch_bytes_total: float
+    storage_bytes: int
+    series: list[Point]
+
+
+class Cluster(BaseModel):
+    cluster_id: str
+    agents_healthy: int
+    agents_stale: int
+    agents: list[Agent]
+    partitions: int
+    partitions_per_agent: dict[str, int]
+    storage_bytes: int
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    catalogue: str
+    objects: str

@@ -1,0 +1,153 @@
+"""Produce and consume over HTTP, on the same segment log as the Kafka port.
+
+REST produce builds one RecordBatch per partition per request (the Kafka path's
+unit of work); X-Ack-Mode picks the wait: none, buffered (the WAL, as acks=1),
+durable (the flush commit, as acks=all; the default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import time
+from typing import TYPE_CHECKING, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from storage.errors import OffsetOutOfRange
+from storage.recordbatch import build_batch, decode_records
+
+from . import models
+from .deps import agent
+from .errors import ApiError, not_found
+from .partitioner import partition_for
+
+if TYPE_CHECKING:
+    from ..app import Agent
+
+router = APIRouter(prefix="/api/v1", tags=["records"])
+
+ACKS = {"none": 0, "buffered": 1, "durable": -1}
+
+
+def _bytes(value: object, encoding: str, what: str) -> bytes | None:
+    if value is None:
+        return None
+    if encoding == "base64":
+        if not isinstance(value, str):
+            raise ApiError(422, "invalid_record", f"{what} with encoding base64 must be a string")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(422, "invalid_record", f"{what} is not valid base64") from None
+    if encoding == "json" or not isinstance(value, str):
+        return json.dumps(value, separators=(",", ":")).encode()
+    return value.encode()
+
+
+@router.post("/produce", response_model=models.ProduceResponse,
+             responses={404: {"model": models.Error}, 413: {"model": models.Error},
+                        422: {"model": models.Error}, 503: {"model": models.Error}})
+async def produce(
+    body: models.ProduceRequest,
+    a: Agent = Depends(agent),
+    x_ack_mode: Literal["none", "buffered", "durable"] = Header(default="durable"),
+) -> models.ProduceResponse:
+    broker = a.require_broker()
+    logs = a.require_logs()
+    topic = await broker.topic_or_autocreate(body.topic)
+    if topic is None:
+        raise not_found(f"topic {body.topic!r} does not exist")
+    now = int(time.time() * 1000)
+    by_partition: dict[int, list[int]] = {}
+    rows = []
+    for i, rec in enumerate(body.records):
+        key = rec.key.encode() if rec.key is not None else None
+        partition = rec.partition if rec.partition is not None else partition_for(key, topic.partition_count)
+        if partition >= topic.partition_count:
+            raise ApiError(404, "partition_not_found",
+                           f"record {i}: {topic.name} has no partition {partition}")
+        headers = [(h.key, h.value.encode() if h.value is not None else None) for h in rec.headers]
+        rows.append((key, _bytes(rec.value, rec.encoding, f"record {i} value"), headers,
+                     rec.timestamp if rec.timestamp is not None else now))
+        by_partition.setdefault(partition, []).append(i)
+    acks = ACKS[x_ack_mode]
+    offsets: dict[int, int] = {}
+    waits = []
+    for partition, indexes in by_partition.items():
+        plog = await logs.partition(topic, partition)
+        result = logs.append(plog, build_batch([rows[i] for i in indexes]), acks=acks)
+        for n, i in enumerate(indexes):
+            offsets[i] = result.base_offset + n
+        if acks == -1:
+            waits.append(result.durable)
+        elif acks == 1 and result.logged is not None:
+            waits.append(result.logged)
+    if waits:
+        done, pending = await asyncio.wait(waits, timeout=30)
+        if pending:
+            raise ApiError(503, "timeout", "the records are buffered but not yet durable; retry reads later")
+        for fut in done:
+            if fut.exception() is not None:
+                raise fut.exception()  # type: ignore[misc]
+    return models.ProduceResponse(
+        topic=topic.name, ack_mode=x_ack_mode,
+        records=[models.ProducedRecord(partition=p, offset=offsets[i])
+                 for p, indexes in by_partition.items() for i in indexes],
+    )
+
+
+def _text(data: bytes | None) -> tuple[str | None, Literal["text", "base64"]]:
+    if data is None:
+        return None, "text"
+    try:
+        return data.decode(), "text"
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode(), "base64"
+
+
+@router.get("/consume", response_model=models.ConsumeResponse,
+            responses={404: {"model": models.Error}, 416: {"model": models.Error}})
+async def consume(
+    topic: str,
+    partition: int = Query(default=0, ge=0),
+    offset: int | None = Query(default=None, ge=0),
+    timestamp: int | None = Query(default=None, ge=0, description="start at the first record at or after this time (ms)"),
+    max_records: int = Query(default=100, ge=1, le=1000),
+    a: Agent = Depends(agent),
+) -> models.ConsumeResponse:
+    logs = a.require_logs()
+    t = await logs.topic(topic)
+    if t is None:
+        raise not_found(f"topic {topic!r} does not exist")
+    if partition >= t.partition_count:
+        raise ApiError(404, "partition_not_found", f"{topic} has no partition {partition}")
+    plog = await logs.partition(t, partition)
+    if timestamp is not None:
+        found, _ts = await logs.offset_for_timestamp(plog, timestamp)
+        start = found if found >= 0 else plog.high_watermark
+    else:
+        start = plog.log_start_offset if offset is None else offset
+    if not plog.log_start_offset <= start <= plog.high_watermark:
+        raise OffsetOutOfRange(
+            f"offset {start} is outside [{plog.log_start_offset}, {plog.high_watermark}]"
+            f" of {topic}-{partition}")
+    out: list[models.ConsumedRecord] = []
+    position = start
+    while len(out) < max_records and position < plog.high_watermark:
+        result = await logs.read(plog, position, 1 << 20)
+        records = [r for r in decode_records(result.records) if r.offset >= position]
+        if not records:
+            break
+        for r in records[: max_records - len(out)]:
+            key, kenc = _text(r.key)
+            value, venc = _text(r.value)
+            out.append(models.ConsumedRecord(
+                partition=partition, offset=r.offset, timestamp=r.timestamp, key=key,
+                key_encoding=kenc, value=value, value_encoding=venc,
+                headers=[models.Header(key=k, value=_text(v)[0]) for k, v in r.headers]))
+        position = out[-1].offset + 1 if out else position
+    return models.ConsumeResponse(topic=topic, partition=partition, next_offset=position,
+                                  high_watermark=plog.high_watermark, records=out)
