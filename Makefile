@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test unit lint compat compat-deps bench clean
+.PHONY: run test unit lint compat compat-deps test-deps bench clean
 
 $(STAMP): pyproject.toml compat-tests/requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,8 +23,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## unit: unit and integration tests (real PostgreSQL at 127.0.0.1:5432, moto S3, real processes)
-unit: $(STAMP)
+unit: $(STAMP) test-deps
 	$(BIN)/pytest tests
+
+## test-deps: promtool (Debian's prometheus) for the metrics test
+test-deps:
+	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
 
 ## compat-deps: kcat (Debian) and kafkajs (npm) for the client compatibility tests
 compat-deps:

@@ -43,8 +43,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
-import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -191,6 +189,8 @@ class BaseDriver:
         for p in parts:
             self.uncommitted.pop(p, None)
         self.owned -= parts
+        if not parts:  # kafka-python calls it with nothing before its first join
+            return
         self.emit(
             {"ev": "revoke", "partitions": sorted(parts), "owned": sorted(self.owned), "lost": lost}
         )

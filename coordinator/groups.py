@@ -22,7 +22,11 @@ from .offsets import CommittedOffset, OffsetStore
 log = structlog.get_logger("streamhouse.groups")
 
 EMPTY, PREPARING, COMPLETING, STABLE, DEAD = (
-    "Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead",
+    "Empty",
+    "PreparingRebalance",
+    "CompletingRebalance",
+    "Stable",
+    "Dead",
 )
 
 
@@ -172,12 +176,21 @@ class GroupCoordinator:
             # A static member back within its session timeout: take over its identity.
             old = group.members.pop(group.static[group_instance_id], None)
             new_id = f"{group_instance_id}-{uuid.uuid4()}"
-            member = self._new_member(new_id, group_instance_id, client_id, client_host,
-                                      session_timeout_ms, rebalance_timeout_ms, protocols)
+            member = self._new_member(
+                new_id,
+                group_instance_id,
+                client_id,
+                client_host,
+                session_timeout_ms,
+                rebalance_timeout_ms,
+                protocols,
+            )
             if old is not None:
                 member.assignment = old.assignment
                 if old.join_waiter and not old.join_waiter.done():
-                    old.join_waiter.set_result(JoinResult(error="fenced_instance_id", member_id=old.member_id))
+                    old.join_waiter.set_result(
+                        JoinResult(error="fenced_instance_id", member_id=old.member_id)
+                    )
                 if old.sync_waiter and not old.sync_waiter.done():
                     old.sync_waiter.set_result(SyncResult(error="fenced_instance_id"))
                 if group.leader_id == old.member_id:
@@ -194,8 +207,15 @@ class GroupCoordinator:
             if require_known_member_id and not group_instance_id and known_new_id is None:
                 group.pending.add(new_id)
                 return JoinResult(error="member_id_required", member_id=new_id)
-            member = self._new_member(new_id, group_instance_id, client_id, client_host,
-                                      session_timeout_ms, rebalance_timeout_ms, protocols)
+            member = self._new_member(
+                new_id,
+                group_instance_id,
+                client_id,
+                client_host,
+                session_timeout_ms,
+                rebalance_timeout_ms,
+                protocols,
+            )
             group.members[new_id] = member
             if group_instance_id:
                 group.static[group_instance_id] = new_id
@@ -214,15 +234,29 @@ class GroupCoordinator:
         return await self._join_and_wait(group, member)
 
     def _new_member(
-        self, member_id: str, instance_id: str | None, client_id: str, client_host: str,
-        session_timeout_ms: int, rebalance_timeout_ms: int, protocols: list[tuple[str, bytes]],
+        self,
+        member_id: str,
+        instance_id: str | None,
+        client_id: str,
+        client_host: str,
+        session_timeout_ms: int,
+        rebalance_timeout_ms: int,
+        protocols: list[tuple[str, bytes]],
     ) -> Member:
-        return Member(member_id=member_id, group_instance_id=instance_id, client_id=client_id,
-                      client_host=client_host, session_timeout_ms=session_timeout_ms,
-                      rebalance_timeout_ms=rebalance_timeout_ms, protocols=protocols,
-                      last_heartbeat=self.clock())
+        return Member(
+            member_id=member_id,
+            group_instance_id=instance_id,
+            client_id=client_id,
+            client_host=client_host,
+            session_timeout_ms=session_timeout_ms,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            protocols=protocols,
+            last_heartbeat=self.clock(),
+        )
 
-    def _compatible(self, group: Group, protocol_type: str, protocols: list[tuple[str, bytes]]) -> bool:
+    def _compatible(
+        self, group: Group, protocol_type: str, protocols: list[tuple[str, bytes]]
+    ) -> bool:
         if group.protocol_type is not None and protocol_type != group.protocol_type:
             return False
         names = {n for n, _m in protocols}
@@ -231,7 +265,9 @@ class GroupCoordinator:
     async def _join_and_wait(self, group: Group, member: Member) -> JoinResult:
         loop = asyncio.get_running_loop()
         if member.join_waiter is not None and not member.join_waiter.done():
-            member.join_waiter.set_result(JoinResult(error="rebalance_in_progress", member_id=member.member_id))
+            member.join_waiter.set_result(
+                JoinResult(error="rebalance_in_progress", member_id=member.member_id)
+            )
         member.join_waiter = loop.create_future()
         waiter = member.join_waiter
         self._prepare_rebalance(group, f"{member.member_id} joined")
@@ -241,11 +277,18 @@ class GroupCoordinator:
     def _join_result(self, group: Group, member: Member) -> JoinResult:
         is_leader = member.member_id == group.leader_id
         return JoinResult(
-            error="none", generation_id=group.generation_id, protocol_type=group.protocol_type,
-            protocol_name=group.protocol_name, leader=group.leader_id or "",
+            error="none",
+            generation_id=group.generation_id,
+            protocol_type=group.protocol_type,
+            protocol_name=group.protocol_name,
+            leader=group.leader_id or "",
             member_id=member.member_id,
-            members=[(m.member_id, m.group_instance_id, m.metadata_for(group.protocol_name))
-                     for m in group.members.values()] if is_leader else [],
+            members=[
+                (m.member_id, m.group_instance_id, m.metadata_for(group.protocol_name))
+                for m in group.members.values()
+            ]
+            if is_leader
+            else [],
         )
 
     # -- rebalances -------------------------------------------------------------------
@@ -254,8 +297,9 @@ class GroupCoordinator:
         if group.state == PREPARING:
             return
         initial = group.state == EMPTY
-        log.info("rebalance_started", group=group.group_id, reason=reason,
-                 generation=group.generation_id)
+        log.info(
+            "rebalance_started", group=group.group_id, reason=reason, generation=group.generation_id
+        )
         group.state = PREPARING
         for m in group.members.values():
             if m.sync_waiter is not None and not m.sync_waiter.done():
@@ -284,14 +328,20 @@ class GroupCoordinator:
         self._complete_join(group)
 
     def _all_joined(self, group: Group) -> bool:
-        return all(m.join_waiter is not None and not m.join_waiter.done() for m in group.members.values())
+        return all(
+            m.join_waiter is not None and not m.join_waiter.done() for m in group.members.values()
+        )
 
     def _complete_join(self, group: Group) -> None:
         group.rebalance = None
         for m in list(group.members.values()):
             if m.join_waiter is None or m.join_waiter.done():
-                log.info("member_removed", group=group.group_id, member=m.member_id,
-                         reason="did not rejoin within the rebalance timeout")
+                log.info(
+                    "member_removed",
+                    group=group.group_id,
+                    member=m.member_id,
+                    reason="did not rejoin within the rebalance timeout",
+                )
                 self._drop(group, m)
         group.generation_id += 1
         if not group.members:
@@ -304,8 +354,13 @@ class GroupCoordinator:
             group.leader_id = next(iter(group.members))
         group.state = COMPLETING
         now = self.clock()
-        log.info("rebalance_completed", group=group.group_id, generation=group.generation_id,
-                 members=len(group.members), protocol=group.protocol_name)
+        log.info(
+            "rebalance_completed",
+            group=group.group_id,
+            generation=group.generation_id,
+            members=len(group.members),
+            protocol=group.protocol_name,
+        )
         for m in group.members.values():
             m.last_heartbeat = now
             waiter, m.join_waiter = m.join_waiter, None
@@ -328,10 +383,15 @@ class GroupCoordinator:
 
     def _drop(self, group: Group, member: Member) -> None:
         group.members.pop(member.member_id, None)
-        if member.group_instance_id and group.static.get(member.group_instance_id) == member.member_id:
+        if (
+            member.group_instance_id
+            and group.static.get(member.group_instance_id) == member.member_id
+        ):
             del group.static[member.group_instance_id]
-        for waiter, result in ((member.join_waiter, JoinResult(error="unknown_member_id")),
-                               (member.sync_waiter, SyncResult(error="unknown_member_id"))):
+        for waiter, result in (
+            (member.join_waiter, JoinResult(error="unknown_member_id")),
+            (member.sync_waiter, SyncResult(error="unknown_member_id")),
+        ):
             if waiter is not None and not waiter.done():
                 waiter.set_result(result)  # type: ignore[arg-type]
 
@@ -360,7 +420,9 @@ class GroupCoordinator:
 
     # -- SyncGroup, Heartbeat, LeaveGroup ---------------------------------------------
 
-    def _find(self, group_id: str, member_id: str, instance_id: str | None) -> tuple[Group | None, Member | None, str]:
+    def _find(
+        self, group_id: str, member_id: str, instance_id: str | None
+    ) -> tuple[Group | None, Member | None, str]:
         group = self.groups.get(group_id)
         if group is None:
             return None, None, "unknown_member_id"
@@ -372,7 +434,11 @@ class GroupCoordinator:
         return group, member, "none"
 
     async def sync(
-        self, group_id: str, generation_id: int, member_id: str, group_instance_id: str | None,
+        self,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
+        group_instance_id: str | None,
         assignments: dict[str, bytes],
     ) -> SyncResult:
         group, member, error = self._find(group_id, member_id, group_instance_id)
@@ -397,10 +463,16 @@ class GroupCoordinator:
         return await waiter
 
     def _sync_result(self, group: Group, member: Member) -> SyncResult:
-        return SyncResult(error="none", assignment=member.assignment,
-                          protocol_type=group.protocol_type, protocol_name=group.protocol_name)
+        return SyncResult(
+            error="none",
+            assignment=member.assignment,
+            protocol_type=group.protocol_type,
+            protocol_name=group.protocol_name,
+        )
 
-    def heartbeat(self, group_id: str, generation_id: int, member_id: str, group_instance_id: str | None) -> str:
+    def heartbeat(
+        self, group_id: str, generation_id: int, member_id: str, group_instance_id: str | None
+    ) -> str:
         group, member, error = self._find(group_id, member_id, group_instance_id)
         if group is None or member is None:
             return error
@@ -437,8 +509,12 @@ class GroupCoordinator:
     # -- offsets ------------------------------------------------------------------------
 
     async def commit_offsets(
-        self, group_id: str, generation_id: int, member_id: str | None,
-        group_instance_id: str | None, offsets: list[CommittedOffset],
+        self,
+        group_id: str,
+        generation_id: int,
+        member_id: str | None,
+        group_instance_id: str | None,
+        offsets: list[CommittedOffset],
     ) -> str:
         group = self.groups.get(group_id)
         if generation_id < 0 and not member_id:
@@ -482,16 +558,29 @@ class GroupCoordinator:
         if group is None:
             if not await self.offsets.group_exists(group_id):
                 return None
-            return GroupDescription(group_id=group_id, state=EMPTY, protocol_type="consumer",
-                                    protocol_name="", members=[])
+            return GroupDescription(
+                group_id=group_id,
+                state=EMPTY,
+                protocol_type="consumer",
+                protocol_name="",
+                members=[],
+            )
         return GroupDescription(
-            group_id=group_id, state=group.state, protocol_type=group.protocol_type or "consumer",
+            group_id=group_id,
+            state=group.state,
+            protocol_type=group.protocol_type or "consumer",
             protocol_name=group.protocol_name or "",
-            members=[MemberDescription(member_id=m.member_id, group_instance_id=m.group_instance_id,
-                                       client_id=m.client_id, client_host=m.client_host,
-                                       metadata=m.metadata_for(group.protocol_name),
-                                       assignment=m.assignment)
-                     for m in group.members.values()],
+            members=[
+                MemberDescription(
+                    member_id=m.member_id,
+                    group_instance_id=m.group_instance_id,
+                    client_id=m.client_id,
+                    client_host=m.client_host,
+                    metadata=m.metadata_for(group.protocol_name),
+                    assignment=m.assignment,
+                )
+                for m in group.members.values()
+            ],
         )
 
     async def delete_group(self, group_id: str) -> str:

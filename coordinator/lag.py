@@ -39,11 +39,17 @@ async def group_lag(catalogue: Catalogue, group_id: str) -> list[PartitionLag]:
         for p in await catalogue.list_partitions(topic.id):
             offset = offsets.get(p.partition, -1)
             start = offset if offset >= 0 else p.log_start_offset
-            out.append(PartitionLag(
-                group_id=group_id, topic=name, partition=p.partition, committed_offset=offset,
-                high_watermark=p.high_watermark, log_start_offset=p.log_start_offset,
-                lag=max(p.high_watermark - max(start, p.log_start_offset), 0),
-            ))
+            out.append(
+                PartitionLag(
+                    group_id=group_id,
+                    topic=name,
+                    partition=p.partition,
+                    committed_offset=offset,
+                    high_watermark=p.high_watermark,
+                    log_start_offset=p.log_start_offset,
+                    lag=max(p.high_watermark - max(start, p.log_start_offset), 0),
+                )
+            )
     return out
 
 

@@ -32,7 +32,10 @@ class OffsetStore:
             " VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, group_id) DO UPDATE SET"
             " protocol_type = CASE WHEN excluded.protocol_type = '' THEN"
             " consumer_groups.protocol_type ELSE excluded.protocol_type END",
-            org_id, group_id, protocol_type, now,
+            org_id,
+            group_id,
+            protocol_type,
+            now,
         )
 
     async def list_groups(self, org_id: str = DEFAULT_ORG) -> list[tuple[str, str]]:
@@ -52,7 +55,9 @@ class OffsetStore:
     async def delete_group(self, group_id: str, org_id: str = DEFAULT_ORG) -> bool:
         async with self.driver.transaction() as tx:
             existed = await tx.fetchrow(
-                "SELECT 1 FROM consumer_groups WHERE org_id = $1 AND group_id = $2", org_id, group_id
+                "SELECT 1 FROM consumer_groups WHERE org_id = $1 AND group_id = $2",
+                org_id,
+                group_id,
             )
             await tx.execute(
                 "DELETE FROM consumer_offsets WHERE org_id = $1 AND group_id = $2", org_id, group_id
@@ -69,7 +74,9 @@ class OffsetStore:
             await tx.execute(
                 "INSERT INTO consumer_groups (org_id, group_id, protocol_type, created_at)"
                 " VALUES ($1, $2, '', $3) ON CONFLICT (org_id, group_id) DO NOTHING",
-                org_id, group_id, offsets[0].commit_time if offsets else 0,
+                org_id,
+                group_id,
+                offsets[0].commit_time if offsets else 0,
             )
             for o in offsets:
                 await tx.execute(
@@ -80,8 +87,14 @@ class OffsetStore:
                     " committed_offset = excluded.committed_offset,"
                     " leader_epoch = excluded.leader_epoch, metadata = excluded.metadata,"
                     " commit_time = excluded.commit_time",
-                    org_id, group_id, o.topic, o.partition, o.offset, o.leader_epoch,
-                    o.metadata, o.commit_time,
+                    org_id,
+                    group_id,
+                    o.topic,
+                    o.partition,
+                    o.offset,
+                    o.leader_epoch,
+                    o.metadata,
+                    o.commit_time,
                 )
 
     async def fetch(
@@ -97,9 +110,15 @@ class OffsetStore:
             args.append(topic)
         rows = await self.driver.fetch(sql + " ORDER BY topic, partition", *args)
         return [
-            CommittedOffset(group_id=group_id, topic=str(r[0]), partition=int(r[1]),
-                            offset=int(r[2]), leader_epoch=int(r[3]), metadata=r[4],
-                            commit_time=int(r[5]))
+            CommittedOffset(
+                group_id=group_id,
+                topic=str(r[0]),
+                partition=int(r[1]),
+                offset=int(r[2]),
+                leader_epoch=int(r[3]),
+                metadata=r[4],
+                commit_time=int(r[5]),
+            )
             for r in rows
         ]
 
@@ -111,5 +130,8 @@ class OffsetStore:
                 await tx.execute(
                     "DELETE FROM consumer_offsets WHERE org_id = $1 AND group_id = $2"
                     " AND topic = $3 AND partition = $4",
-                    org_id, group_id, topic, p,
+                    org_id,
+                    group_id,
+                    topic,
+                    p,
                 )

@@ -23,8 +23,16 @@ FIND_COORDINATOR, JOIN, HEARTBEAT, LEAVE, SYNC = 10, 11, 12, 13, 14
 OFFSET_COMMIT, OFFSET_FETCH, DESCRIBE, LIST, DELETE, OFFSET_DELETE = 8, 9, 15, 16, 42, 47
 
 VERSIONS = {
-    FIND_COORDINATOR: (0, 4), JOIN: (0, 7), SYNC: (0, 5), HEARTBEAT: (0, 4), LEAVE: (0, 5),
-    OFFSET_COMMIT: (2, 8), OFFSET_FETCH: (1, 8), LIST: (0, 4), DESCRIBE: (0, 5), DELETE: (0, 2),
+    FIND_COORDINATOR: (0, 4),
+    JOIN: (0, 7),
+    SYNC: (0, 5),
+    HEARTBEAT: (0, 4),
+    LEAVE: (0, 5),
+    OFFSET_COMMIT: (2, 8),
+    OFFSET_FETCH: (1, 8),
+    LIST: (0, 4),
+    DESCRIBE: (0, 5),
+    DELETE: (0, 2),
     OFFSET_DELETE: (0, 0),
 }
 
@@ -44,8 +52,17 @@ async def find_coordinator(broker: Broker, request: Request, conn: Connection) -
     keys = list(getattr(body, "coordinator_keys", ()) or ())
     if request.api_version < 4:
         keys = [body.key]
-    entries = [{"key": k, "node_id": agent.broker_id, "host": agent.host, "port": agent.port,
-                "error_code": 0, "error_message": None} for k in keys]
+    entries = [
+        {
+            "key": k,
+            "node_id": agent.broker_id,
+            "host": agent.host,
+            "port": agent.port,
+            "error_code": 0,
+            "error_message": None,
+        }
+        for k in keys
+    ]
     if request.api_version < 4:
         return {"throttle_time": 0, **entries[0]}
     return {"throttle_time": 0, "coordinators": entries}
@@ -57,41 +74,56 @@ async def join_group(broker: Broker, request: Request, conn: Connection) -> dict
     rebalance = getattr(body, "rebalance_timeout", None)
     rebalance_ms = int(rebalance.total_seconds() * 1000) if rebalance is not None else session_ms
     result = await broker.groups.join(
-        body.group_id, body.member_id or "",
+        body.group_id,
+        body.member_id or "",
         group_instance_id=getattr(body, "group_instance_id", None),
         protocol_type=body.protocol_type,
         protocols=[(p.name, bytes(p.metadata)) for p in body.protocols],
-        session_timeout_ms=session_ms, rebalance_timeout_ms=rebalance_ms,
-        client_id=request.client_id or "", client_host=_host(conn),
+        session_timeout_ms=session_ms,
+        rebalance_timeout_ms=rebalance_ms,
+        client_id=request.client_id or "",
+        client_host=_host(conn),
         require_known_member_id=request.api_version >= 4,
     )
     return {
-        "throttle_time": 0, "error_code": code(result.error),
-        "generation_id": result.generation_id, "protocol_type": result.protocol_type,
+        "throttle_time": 0,
+        "error_code": code(result.error),
+        "generation_id": result.generation_id,
+        "protocol_type": result.protocol_type,
         "protocol_name": result.protocol_name or ("" if request.api_version < 7 else None),
-        "leader": result.leader, "member_id": result.member_id,
+        "leader": result.leader,
+        "member_id": result.member_id,
         "skip_assignment": result.skip_assignment,
-        "members": [{"member_id": m, "group_instance_id": i, "metadata": meta}
-                    for m, i, meta in result.members],
+        "members": [
+            {"member_id": m, "group_instance_id": i, "metadata": meta}
+            for m, i, meta in result.members
+        ],
     }
 
 
 async def sync_group(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     body = request.body
     result = await broker.groups.sync(
-        body.group_id, body.generation_id, body.member_id,
+        body.group_id,
+        body.generation_id,
+        body.member_id,
         getattr(body, "group_instance_id", None),
         {a.member_id: bytes(a.assignment) for a in body.assignments},
     )
-    return {"throttle_time": 0, "error_code": code(result.error),
-            "protocol_type": result.protocol_type, "protocol_name": result.protocol_name,
-            "assignment": result.assignment}
+    return {
+        "throttle_time": 0,
+        "error_code": code(result.error),
+        "protocol_type": result.protocol_type,
+        "protocol_name": result.protocol_name,
+        "assignment": result.assignment,
+    }
 
 
 async def heartbeat(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     body = request.body
-    error = broker.groups.heartbeat(body.group_id, body.generation_id, body.member_id,
-                                    getattr(body, "group_instance_id", None))
+    error = broker.groups.heartbeat(
+        body.group_id, body.generation_id, body.member_id, getattr(body, "group_instance_id", None)
+    )
     return {"throttle_time": 0, "error_code": code(error)}
 
 
@@ -105,9 +137,14 @@ async def leave_group(broker: Broker, request: Request, conn: Connection) -> dic
     error, per_member = broker.groups.leave(body.group_id, leaving)
     if request.api_version < 3:
         return {"throttle_time": 0, "error_code": code(per_member[0])}
-    return {"throttle_time": 0, "error_code": code(error), "members": [
-        {"member_id": m, "group_instance_id": i, "error_code": code(e)}
-        for (m, i), e in zip(leaving, per_member, strict=True)]}
+    return {
+        "throttle_time": 0,
+        "error_code": code(error),
+        "members": [
+            {"member_id": m, "group_instance_id": i, "error_code": code(e)}
+            for (m, i), e in zip(leaving, per_member, strict=True)
+        ],
+    }
 
 
 async def offset_commit(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
@@ -120,18 +157,32 @@ async def offset_commit(broker: Broker, request: Request, conn: Connection) -> d
         parts = []
         for p in t.partitions:
             ok = topic is not None and 0 <= p.partition_index < topic.partition_count
-            parts.append({"partition_index": p.partition_index,
-                          "error_code": 0 if ok else ErrorCode.unknown_topic_or_partition})
+            parts.append(
+                {
+                    "partition_index": p.partition_index,
+                    "error_code": 0 if ok else ErrorCode.unknown_topic_or_partition,
+                }
+            )
             if ok:
-                offsets.append(CommittedOffset(
-                    group_id=body.group_id, topic=t.name, partition=p.partition_index,
-                    offset=p.committed_offset,
-                    leader_epoch=getattr(p, "committed_leader_epoch", -1),
-                    metadata=p.committed_metadata, commit_time=now))
+                offsets.append(
+                    CommittedOffset(
+                        group_id=body.group_id,
+                        topic=t.name,
+                        partition=p.partition_index,
+                        offset=p.committed_offset,
+                        leader_epoch=getattr(p, "committed_leader_epoch", -1),
+                        metadata=p.committed_metadata,
+                        commit_time=now,
+                    )
+                )
         topics_out.append({"name": t.name, "partitions": parts})
     error = await broker.groups.commit_offsets(
-        body.group_id, body.generation_id_or_member_epoch, body.member_id,
-        getattr(body, "group_instance_id", None), offsets)
+        body.group_id,
+        body.generation_id_or_member_epoch,
+        body.member_id,
+        getattr(body, "group_instance_id", None),
+        offsets,
+    )
     if error != "none":
         for t in topics_out:
             for p in t["partitions"]:
@@ -142,8 +193,10 @@ async def offset_commit(broker: Broker, request: Request, conn: Connection) -> d
 async def offset_fetch(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     body = request.body
     if request.api_version >= 8:
-        groups = [{"group_id": g.group_id, **await _fetch_one(broker, g.group_id, g.topics)}
-                  for g in body.groups]
+        groups = [
+            {"group_id": g.group_id, **await _fetch_one(broker, g.group_id, g.topics)}
+            for g in body.groups
+        ]
         return {"throttle_time": 0, "groups": groups}
     return {"throttle_time": 0, **await _fetch_one(broker, body.group_id, body.topics)}
 
@@ -162,9 +215,15 @@ async def _fetch_one(broker: Broker, group_id: str, topics: Any) -> dict[str, An
         parts = []
         for p in partitions:
             o: CommittedOffset | None = committed.get((name, p))
-            parts.append({"partition_index": p, "committed_offset": o.offset if o else -1,
-                          "committed_leader_epoch": o.leader_epoch if o else -1,
-                          "metadata": (o.metadata if o else "") or "", "error_code": 0})
+            parts.append(
+                {
+                    "partition_index": p,
+                    "committed_offset": o.offset if o else -1,
+                    "committed_leader_epoch": o.leader_epoch if o else -1,
+                    "metadata": (o.metadata if o else "") or "",
+                    "error_code": 0,
+                }
+            )
         out.append({"name": name, "partitions": parts})
     return {"topics": out, "error_code": 0}
 
@@ -172,9 +231,14 @@ async def _fetch_one(broker: Broker, group_id: str, topics: Any) -> dict[str, An
 async def list_groups(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     states = set(getattr(request.body, "states_filter", ()) or ())
     groups = await broker.groups.list_groups(states or None)
-    return {"throttle_time": 0, "error_code": 0, "groups": [
-        {"group_id": g, "protocol_type": p, "group_state": s, "group_type": "classic"}
-        for g, p, s in groups]}
+    return {
+        "throttle_time": 0,
+        "error_code": 0,
+        "groups": [
+            {"group_id": g, "protocol_type": p, "group_state": s, "group_type": "classic"}
+            for g, p, s in groups
+        ],
+    }
 
 
 async def describe_groups(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
@@ -182,44 +246,75 @@ async def describe_groups(broker: Broker, request: Request, conn: Connection) ->
     for group_id in request.body.groups:
         desc = await broker.groups.describe(group_id)
         if desc is None:
-            out.append({"error_code": 0, "group_id": group_id, "group_state": "Dead",
-                        "protocol_type": "", "protocol_data": "", "members": [],
-                        "authorized_operations": -2147483648})
+            out.append(
+                {
+                    "error_code": 0,
+                    "group_id": group_id,
+                    "group_state": "Dead",
+                    "protocol_type": "",
+                    "protocol_data": "",
+                    "members": [],
+                    "authorized_operations": -2147483648,
+                }
+            )
             continue
-        out.append({
-            "error_code": 0, "group_id": group_id, "group_state": desc.state,
-            "protocol_type": desc.protocol_type, "protocol_data": desc.protocol_name,
-            "authorized_operations": -2147483648,
-            "members": [{"member_id": m.member_id, "group_instance_id": m.group_instance_id,
-                         "client_id": m.client_id, "client_host": m.client_host,
-                         "member_metadata": m.metadata, "member_assignment": m.assignment}
-                        for m in desc.members],
-        })
+        out.append(
+            {
+                "error_code": 0,
+                "group_id": group_id,
+                "group_state": desc.state,
+                "protocol_type": desc.protocol_type,
+                "protocol_data": desc.protocol_name,
+                "authorized_operations": -2147483648,
+                "members": [
+                    {
+                        "member_id": m.member_id,
+                        "group_instance_id": m.group_instance_id,
+                        "client_id": m.client_id,
+                        "client_host": m.client_host,
+                        "member_metadata": m.metadata,
+                        "member_assignment": m.assignment,
+                    }
+                    for m in desc.members
+                ],
+            }
+        )
     return {"throttle_time": 0, "groups": out}
 
 
 async def delete_groups(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
-    results = [{"group_id": g, "error_code": code(await broker.groups.delete_group(g))}
-               for g in request.body.groups_names]
+    results = [
+        {"group_id": g, "error_code": code(await broker.groups.delete_group(g))}
+        for g in request.body.groups_names
+    ]
     return {"throttle_time": 0, "results": results}
 
 
 async def offset_delete(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     body = request.body
     group_id = body.group_id
-    if not await broker.catalogue.offsets.group_exists(group_id) and broker.groups.state_of(group_id) == EMPTY:
+    if (
+        not await broker.catalogue.offsets.group_exists(group_id)
+        and broker.groups.state_of(group_id) == EMPTY
+    ):
         return {"error_code": ErrorCode.group_id_not_found, "throttle_time": 0, "topics": []}
     members = broker.groups.subscribed_members(group_id)
     topics_out = []
     for t in body.topics:
-        subscribed = any(_subscribes(m.metadata_for(None) or b"".join(x for _n, x in m.protocols), t.name)
-                         for m in members)
+        subscribed = any(
+            _subscribes(m.metadata_for(None) or b"".join(x for _n, x in m.protocols), t.name)
+            for m in members
+        )
         partitions = [p.partition_index for p in t.partitions]
         if not subscribed:
             await broker.catalogue.offsets.delete_offsets(group_id, t.name, partitions)
         err = ErrorCode.group_subscribed_to_topic if subscribed else ErrorCode.none
-        topics_out.append({"name": t.name, "partitions": [
-            {"partition_index": p, "error_code": err} for p in partitions]})
+        topics_out.append(
+            {
+                "name": t.name,
+                "partitions": [{"partition_index": p, "error_code": err} for p in partitions],
+            }
+        )
     return {"error_code": 0, "throttle_time": 0, "topics": topics_out}
 
 
@@ -234,8 +329,15 @@ def _host(conn: Connection) -> str:
 
 
 _HANDLERS = {
-    FIND_COORDINATOR: find_coordinator, JOIN: join_group, SYNC: sync_group, HEARTBEAT: heartbeat,
-    LEAVE: leave_group, OFFSET_COMMIT: offset_commit, OFFSET_FETCH: offset_fetch,
-    LIST: list_groups, DESCRIBE: describe_groups, DELETE: delete_groups,
+    FIND_COORDINATOR: find_coordinator,
+    JOIN: join_group,
+    SYNC: sync_group,
+    HEARTBEAT: heartbeat,
+    LEAVE: leave_group,
+    OFFSET_COMMIT: offset_commit,
+    OFFSET_FETCH: offset_fetch,
+    LIST: list_groups,
+    DESCRIBE: describe_groups,
+    DELETE: delete_groups,
     OFFSET_DELETE: offset_delete,
 }

@@ -21,13 +21,15 @@ if TYPE_CHECKING:
 
 def create_app(agent: Agent, cors_origins: list[str] | None = None) -> FastAPI:
     app = FastAPI(
-        title="StreamHouse", version="0.1.0",
+        title="StreamHouse",
+        version="0.1.0",
         description="REST API of a StreamHouse agent: topics, records, consumer groups, cluster.",
     )
     app.state.agent = agent
     if cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"],
-                           allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
     errors.install(app)
     for module in (topics, records, groups, cluster):
         app.include_router(module.router)
@@ -49,8 +51,15 @@ class _EmbeddedServer(uvicorn.Server):
 
 class HttpServer:
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
         self.server = _EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
 

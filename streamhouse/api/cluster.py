@@ -38,10 +38,18 @@ async def _agents(a: Agent) -> list[models.Agent]:
 
 def _agent(a: Agent, row: AgentRow, now: int, partitions_led: int) -> models.Agent:
     return models.Agent(
-        id=row.id, broker_id=row.broker_id, host=row.host, port=row.port, rack=row.rack,
-        group=row.group, started_at=row.started_at, heartbeat_at=row.heartbeat_at,
+        id=row.id,
+        broker_id=row.broker_id,
+        host=row.host,
+        port=row.port,
+        rack=row.rack,
+        group=row.group,
+        started_at=row.started_at,
+        heartbeat_at=row.heartbeat_at,
         uptime_seconds=max(now - row.started_at, 0) / 1000,
-        healthy=now - row.heartbeat_at <= _stale_after_ms(a), partitions_led=partitions_led)
+        healthy=now - row.heartbeat_at <= _stale_after_ms(a),
+        partitions_led=partitions_led,
+    )
 
 
 @router.get("/api/v1/agents", response_model=list[models.Agent])
@@ -49,8 +57,11 @@ async def agents(a: Agent = Depends(agent)) -> list[models.Agent]:
     return await _agents(a)
 
 
-@router.get("/api/v1/agents/{agent_id}", response_model=models.Agent,
-            responses={404: {"model": models.Error}})
+@router.get(
+    "/api/v1/agents/{agent_id}",
+    response_model=models.Agent,
+    responses={404: {"model": models.Error}},
+)
 async def agent_detail(agent_id: str, a: Agent = Depends(agent)) -> models.Agent:
     for row in await _agents(a):
         if row.id == agent_id:
@@ -68,11 +79,14 @@ async def cluster(a: Agent = Depends(agent)) -> models.Cluster:
             partitions += 1
             storage += p.size_bytes
     return models.Cluster(
-        cluster_id=a.settings.cluster_id, agents=rows,
+        cluster_id=a.settings.cluster_id,
+        agents=rows,
         agents_healthy=sum(1 for r in rows if r.healthy),
         agents_stale=sum(1 for r in rows if not r.healthy),
-        partitions=partitions, partitions_per_agent={r.id: r.partitions_led for r in rows},
-        storage_bytes=storage)
+        partitions=partitions,
+        partitions_per_agent={r.id: r.partitions_led for r in rows},
+        storage_bytes=storage,
+    )
 
 
 @router.get("/api/v1/metrics", response_model=models.MetricsSummary)
@@ -81,13 +95,17 @@ async def metrics_summary(a: Agent = Depends(agent)) -> models.MetricsSummary:
     partitions = [p for t in topics for p in await a.catalogue.list_partitions(t.id)]
     series = a.series.points if a.series is not None else []
     return models.MetricsSummary(
-        topics=len(topics), partitions=len(partitions),
+        topics=len(topics),
+        partitions=len(partitions),
         produce_records_total=counter_total(metrics.PRODUCE_RECORDS),
         produce_bytes_total=counter_total(metrics.PRODUCE_BYTES),
         fetch_bytes_total=counter_total(metrics.FETCH_BYTES),
         storage_bytes=sum(p.size_bytes for p in partitions),
-        series=[models.Point(t=t, produce_records_per_s=r, produce_bytes_per_s=b,
-                             fetch_bytes_per_s=f) for t, r, b, f in series])
+        series=[
+            models.Point(t=t, produce_records_per_s=r, produce_bytes_per_s=b, fetch_bytes_per_s=f)
+            for t, r, b, f in series
+        ],
+    )
 
 
 @router.get("/health", response_model=models.Health)

@@ -50,16 +50,23 @@ def install(app: FastAPI) -> None:
         for e in exc.errors():
             loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
             parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
-        return JSONResponse({"error": "invalid_request", "message": "; ".join(parts)}, status_code=422)
+        return JSONResponse(
+            {"error": "invalid_request", "message": "; ".join(parts)}, status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse(
+            {"error": code, "message": str(exc.detail)}, status_code=exc.status_code
+        )
 
     for cls, status, code in _DOMAIN:
+
         def make(status: int = status, code: str = code):  # noqa: ANN202
             async def handler(_req: Request, exc: Exception) -> JSONResponse:
                 return JSONResponse({"error": code, "message": str(exc)}, status_code=status)
+
             return handler
+
         app.add_exception_handler(cls, make())

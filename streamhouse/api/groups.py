@@ -21,9 +21,16 @@ router = APIRouter(prefix="/api/v1/consumer-groups", tags=["consumer groups"])
 
 
 def _lag(rows: list[PartitionLag]) -> list[models.PartitionLagModel]:
-    return [models.PartitionLagModel(topic=r.topic, partition=r.partition,
-                                     committed_offset=r.committed_offset,
-                                     high_watermark=r.high_watermark, lag=r.lag) for r in rows]
+    return [
+        models.PartitionLagModel(
+            topic=r.topic,
+            partition=r.partition,
+            committed_offset=r.committed_offset,
+            high_watermark=r.high_watermark,
+            lag=r.lag,
+        )
+        for r in rows
+    ]
 
 
 @router.get("", response_model=list[models.GroupSummary])
@@ -32,28 +39,50 @@ async def list_groups(a: Agent = Depends(agent)) -> list[models.GroupSummary]:
     for group_id, ptype, state in await a.require_groups().list_groups():
         desc = await a.require_groups().describe(group_id)
         lag = await group_lag(a.catalogue, group_id)
-        out.append(models.GroupSummary(group_id=group_id, state=state, protocol_type=ptype,
-                                       members=len(desc.members) if desc else 0,
-                                       total_lag=sum(r.lag for r in lag)))
+        out.append(
+            models.GroupSummary(
+                group_id=group_id,
+                state=state,
+                protocol_type=ptype,
+                members=len(desc.members) if desc else 0,
+                total_lag=sum(r.lag for r in lag),
+            )
+        )
     return out
 
 
-@router.get("/{group_id}", response_model=models.GroupDetail, responses={404: {"model": models.Error}})
+@router.get(
+    "/{group_id}", response_model=models.GroupDetail, responses={404: {"model": models.Error}}
+)
 async def group_detail(group_id: str, a: Agent = Depends(agent)) -> models.GroupDetail:
     desc = await a.require_groups().describe(group_id)
     if desc is None:
         raise not_found(f"consumer group {group_id!r} does not exist")
     lag = _lag(await group_lag(a.catalogue, group_id))
     return models.GroupDetail(
-        group_id=group_id, state=desc.state, protocol_type=desc.protocol_type,
-        protocol=desc.protocol_name, offsets=lag, total_lag=sum(r.lag for r in lag),
-        members=[models.GroupMember(member_id=m.member_id, group_instance_id=m.group_instance_id,
-                                    client_id=m.client_id, client_host=m.client_host)
-                 for m in desc.members])
+        group_id=group_id,
+        state=desc.state,
+        protocol_type=desc.protocol_type,
+        protocol=desc.protocol_name,
+        offsets=lag,
+        total_lag=sum(r.lag for r in lag),
+        members=[
+            models.GroupMember(
+                member_id=m.member_id,
+                group_instance_id=m.group_instance_id,
+                client_id=m.client_id,
+                client_host=m.client_host,
+            )
+            for m in desc.members
+        ],
+    )
 
 
-@router.get("/{group_id}/lag", response_model=list[models.PartitionLagModel],
-            responses={404: {"model": models.Error}})
+@router.get(
+    "/{group_id}/lag",
+    response_model=list[models.PartitionLagModel],
+    responses={404: {"model": models.Error}},
+)
 async def lag(group_id: str, a: Agent = Depends(agent)) -> list[models.PartitionLagModel]:
     if await a.require_groups().describe(group_id) is None:
         raise not_found(f"consumer group {group_id!r} does not exist")
@@ -63,26 +92,51 @@ async def lag(group_id: str, a: Agent = Depends(agent)) -> list[models.Partition
 async def _require_empty(a: Agent, group_id: str) -> None:
     state = a.require_groups().state_of(group_id)
     if state not in (EMPTY, DEAD):
-        raise ApiError(409, "group_not_empty",
-                       f"consumer group {group_id!r} is {state}: stop its consumers first")
+        raise ApiError(
+            409,
+            "group_not_empty",
+            f"consumer group {group_id!r} is {state}: stop its consumers first",
+        )
 
 
-async def _commit(a: Agent, group_id: str, targets: list[tuple[str, int, int]]) -> models.OffsetsChanged:
+async def _commit(
+    a: Agent, group_id: str, targets: list[tuple[str, int, int]]
+) -> models.OffsetsChanged:
     import time
 
     now = int(time.time() * 1000)
-    offsets = [CommittedOffset(group_id=group_id, topic=t, partition=p, offset=o, leader_epoch=-1,
-                               metadata=None, commit_time=now) for t, p, o in targets]
+    offsets = [
+        CommittedOffset(
+            group_id=group_id,
+            topic=t,
+            partition=p,
+            offset=o,
+            leader_epoch=-1,
+            metadata=None,
+            commit_time=now,
+        )
+        for t, p, o in targets
+    ]
     error = await a.require_groups().commit_offsets(group_id, -1, "", None, offsets)
     if error != "none":
         raise ApiError(409, error, f"the offsets of {group_id!r} cannot change now: {error}")
-    return models.OffsetsChanged(group_id=group_id, offsets=_lag(await group_lag(a.catalogue, group_id)))
+    return models.OffsetsChanged(
+        group_id=group_id, offsets=_lag(await group_lag(a.catalogue, group_id))
+    )
 
 
-@router.post("/{group_id}/reset", response_model=models.OffsetsChanged,
-             responses={404: {"model": models.Error}, 409: {"model": models.Error},
-                        422: {"model": models.Error}})
-async def reset(group_id: str, body: models.OffsetReset, a: Agent = Depends(agent)) -> models.OffsetsChanged:
+@router.post(
+    "/{group_id}/reset",
+    response_model=models.OffsetsChanged,
+    responses={
+        404: {"model": models.Error},
+        409: {"model": models.Error},
+        422: {"model": models.Error},
+    },
+)
+async def reset(
+    group_id: str, body: models.OffsetReset, a: Agent = Depends(agent)
+) -> models.OffsetsChanged:
     await _require_empty(a, group_id)
     logs = a.require_logs()
     committed = await a.catalogue.offsets.fetch(group_id)
@@ -101,7 +155,9 @@ async def reset(group_id: str, body: models.OffsetReset, a: Agent = Depends(agen
         topic = await logs.topic(name)
         if topic is None:
             raise not_found(f"topic {name!r} does not exist")
-        partitions = [body.partition] if body.partition is not None else list(range(topic.partition_count))
+        partitions = (
+            [body.partition] if body.partition is not None else list(range(topic.partition_count))
+        )
         for p in partitions:
             if p >= topic.partition_count:
                 raise ApiError(404, "partition_not_found", f"{name} has no partition {p}")
@@ -121,15 +177,28 @@ async def reset(group_id: str, body: models.OffsetReset, a: Agent = Depends(agen
     return await _commit(a, group_id, targets)
 
 
-@router.post("/{group_id}/seek", response_model=models.OffsetsChanged,
-             responses={404: {"model": models.Error}, 409: {"model": models.Error}})
-async def seek(group_id: str, body: models.Seek, a: Agent = Depends(agent)) -> models.OffsetsChanged:
-    return await reset(group_id, models.OffsetReset(strategy="specific", topic=body.topic,
-                                                    partition=body.partition, offset=body.offset), a)
+@router.post(
+    "/{group_id}/seek",
+    response_model=models.OffsetsChanged,
+    responses={404: {"model": models.Error}, 409: {"model": models.Error}},
+)
+async def seek(
+    group_id: str, body: models.Seek, a: Agent = Depends(agent)
+) -> models.OffsetsChanged:
+    return await reset(
+        group_id,
+        models.OffsetReset(
+            strategy="specific", topic=body.topic, partition=body.partition, offset=body.offset
+        ),
+        a,
+    )
 
 
-@router.delete("/{group_id}", status_code=204,
-               responses={404: {"model": models.Error}, 409: {"model": models.Error}})
+@router.delete(
+    "/{group_id}",
+    status_code=204,
+    responses={404: {"model": models.Error}, 409: {"model": models.Error}},
+)
 async def delete(group_id: str, a: Agent = Depends(agent)) -> Response:
     error = await a.require_groups().delete_group(group_id)
     if error == "non_empty_group":

@@ -21,7 +21,8 @@ class TopicCreate(BaseModel):
 class TopicUpdate(BaseModel):
     partitions: int | None = Field(default=None, ge=1, le=10_000, description="new, larger count")
     config: dict[str, str | None] | None = Field(
-        default=None, description="keys to set; a null value removes the override")
+        default=None, description="keys to set; a null value removes the override"
+    )
 
 
 class Topic(BaseModel):

@@ -47,9 +47,16 @@ def _bytes(value: object, encoding: str, what: str) -> bytes | None:
     return value.encode()
 
 
-@router.post("/produce", response_model=models.ProduceResponse,
-             responses={404: {"model": models.Error}, 413: {"model": models.Error},
-                        422: {"model": models.Error}, 503: {"model": models.Error}})
+@router.post(
+    "/produce",
+    response_model=models.ProduceResponse,
+    responses={
+        404: {"model": models.Error},
+        413: {"model": models.Error},
+        422: {"model": models.Error},
+        503: {"model": models.Error},
+    },
+)
 async def produce(
     body: models.ProduceRequest,
     a: Agent = Depends(agent),
@@ -65,16 +72,28 @@ async def produce(
     rows = []
     for i, rec in enumerate(body.records):
         key = rec.key.encode() if rec.key is not None else None
-        partition = rec.partition if rec.partition is not None else partition_for(key, topic.partition_count)
+        partition = (
+            rec.partition
+            if rec.partition is not None
+            else partition_for(key, topic.partition_count)
+        )
         if partition >= topic.partition_count:
-            raise ApiError(404, "partition_not_found",
-                           f"record {i}: {topic.name} has no partition {partition}")
+            raise ApiError(
+                404, "partition_not_found", f"record {i}: {topic.name} has no partition {partition}"
+            )
         headers = [(h.key, h.value.encode() if h.value is not None else None) for h in rec.headers]
-        rows.append((key, _bytes(rec.value, rec.encoding, f"record {i} value"), headers,
-                     rec.timestamp if rec.timestamp is not None else now))
+        rows.append(
+            (
+                key,
+                _bytes(rec.value, rec.encoding, f"record {i} value"),
+                headers,
+                rec.timestamp if rec.timestamp is not None else now,
+            )
+        )
         by_partition.setdefault(partition, []).append(i)
     acks = ACKS[x_ack_mode]
     offsets: dict[int, int] = {}
+    placed: dict[int, int] = {i: p for p, indexes in by_partition.items() for i in indexes}
     waits = []
     for partition, indexes in by_partition.items():
         plog = await logs.partition(topic, partition)
@@ -88,14 +107,19 @@ async def produce(
     if waits:
         done, pending = await asyncio.wait(waits, timeout=30)
         if pending:
-            raise ApiError(503, "timeout", "the records are buffered but not yet durable; retry reads later")
+            raise ApiError(
+                503, "timeout", "the records are buffered but not yet durable; retry reads later"
+            )
         for fut in done:
             if fut.exception() is not None:
                 raise fut.exception()  # type: ignore[misc]
     return models.ProduceResponse(
-        topic=topic.name, ack_mode=x_ack_mode,
-        records=[models.ProducedRecord(partition=p, offset=offsets[i])
-                 for p, indexes in by_partition.items() for i in indexes],
+        topic=topic.name,
+        ack_mode=x_ack_mode,
+        records=[
+            models.ProducedRecord(partition=placed[i], offset=offsets[i])
+            for i in range(len(body.records))
+        ],
     )
 
 
@@ -108,13 +132,18 @@ def _text(data: bytes | None) -> tuple[str | None, Literal["text", "base64"]]:
         return base64.b64encode(data).decode(), "base64"
 
 
-@router.get("/consume", response_model=models.ConsumeResponse,
-            responses={404: {"model": models.Error}, 416: {"model": models.Error}})
+@router.get(
+    "/consume",
+    response_model=models.ConsumeResponse,
+    responses={404: {"model": models.Error}, 416: {"model": models.Error}},
+)
 async def consume(
     topic: str,
     partition: int = Query(default=0, ge=0),
     offset: int | None = Query(default=None, ge=0),
-    timestamp: int | None = Query(default=None, ge=0, description="start at the first record at or after this time (ms)"),
+    timestamp: int | None = Query(
+        default=None, ge=0, description="start at the first record at or after this time (ms)"
+    ),
     max_records: int = Query(default=100, ge=1, le=1000),
     a: Agent = Depends(agent),
 ) -> models.ConsumeResponse:
@@ -133,7 +162,8 @@ async def consume(
     if not plog.log_start_offset <= start <= plog.high_watermark:
         raise OffsetOutOfRange(
             f"offset {start} is outside [{plog.log_start_offset}, {plog.high_watermark}]"
-            f" of {topic}-{partition}")
+            f" of {topic}-{partition}"
+        )
     out: list[models.ConsumedRecord] = []
     position = start
     while len(out) < max_records and position < plog.high_watermark:
@@ -144,10 +174,23 @@ async def consume(
         for r in records[: max_records - len(out)]:
             key, kenc = _text(r.key)
             value, venc = _text(r.value)
-            out.append(models.ConsumedRecord(
-                partition=partition, offset=r.offset, timestamp=r.timestamp, key=key,
-                key_encoding=kenc, value=value, value_encoding=venc,
-                headers=[models.Header(key=k, value=_text(v)[0]) for k, v in r.headers]))
+            out.append(
+                models.ConsumedRecord(
+                    partition=partition,
+                    offset=r.offset,
+                    timestamp=r.timestamp,
+                    key=key,
+                    key_encoding=kenc,
+                    value=value,
+                    value_encoding=venc,
+                    headers=[models.Header(key=k, value=_text(v)[0]) for k, v in r.headers],
+                )
+            )
         position = out[-1].offset + 1 if out else position
-    return models.ConsumeResponse(topic=topic, partition=partition, next_offset=position,
-                                  high_watermark=plog.high_watermark, records=out)
+    return models.ConsumeResponse(
+        topic=topic,
+        partition=partition,
+        next_offset=position,
+        high_watermark=plog.high_watermark,
+        records=out,
+    )

@@ -18,15 +18,20 @@ def counter_total(counter: Counter) -> float:
 class ThroughputSeries:
     def __init__(self, interval: float = 10.0, keep_seconds: float = 3600.0) -> None:
         self.interval = interval
-        self.points: deque[tuple[int, float, float, float]] = deque(maxlen=int(keep_seconds / interval))
+        self.points: deque[tuple[int, float, float, float]] = deque(
+            maxlen=int(keep_seconds / interval)
+        )
         self._last = self._totals()
         self._last_time = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     @staticmethod
     def _totals() -> tuple[float, float, float]:
-        return (counter_total(metrics.PRODUCE_RECORDS), counter_total(metrics.PRODUCE_BYTES),
-                counter_total(metrics.FETCH_BYTES))
+        return (
+            counter_total(metrics.PRODUCE_RECORDS),
+            counter_total(metrics.PRODUCE_BYTES),
+            counter_total(metrics.FETCH_BYTES),
+        )
 
     def sample(self) -> None:
         now = time.monotonic()

@@ -30,7 +30,10 @@ async def _topic(a: Agent, name: str) -> CatalogueTopic:
 async def _model(a: Agent, topic: CatalogueTopic) -> models.Topic:
     parts = await a.catalogue.list_partitions(topic.id)
     return models.Topic(
-        name=topic.name, id=topic.id, partitions=topic.partition_count, config=topic.config,
+        name=topic.name,
+        id=topic.id,
+        partitions=topic.partition_count,
+        config=topic.config,
         created_at=topic.created_at,
         records=sum(p.high_watermark - p.log_start_offset for p in parts),
         size_bytes=sum(p.size_bytes for p in parts),
@@ -42,8 +45,12 @@ async def list_topics(a: Agent = Depends(agent)) -> list[models.Topic]:
     return [await _model(a, t) for t in await a.catalogue.list_topics()]
 
 
-@router.post("", status_code=201, response_model=models.Topic,
-             responses={409: {"model": models.Error}, 422: {"model": models.Error}})
+@router.post(
+    "",
+    status_code=201,
+    response_model=models.Topic,
+    responses={409: {"model": models.Error}, 422: {"model": models.Error}},
+)
 async def create_topic(body: models.TopicCreate, a: Agent = Depends(agent)) -> models.Topic:
     reason = valid_topic_name(body.name)
     if reason:
@@ -57,9 +64,14 @@ async def get_topic(name: str, a: Agent = Depends(agent)) -> models.Topic:
     return await _model(a, await _topic(a, name))
 
 
-@router.patch("/{name}", response_model=models.Topic,
-              responses={404: {"model": models.Error}, 422: {"model": models.Error}})
-async def update_topic(name: str, body: models.TopicUpdate, a: Agent = Depends(agent)) -> models.Topic:
+@router.patch(
+    "/{name}",
+    response_model=models.Topic,
+    responses={404: {"model": models.Error}, 422: {"model": models.Error}},
+)
+async def update_topic(
+    name: str, body: models.TopicUpdate, a: Agent = Depends(agent)
+) -> models.Topic:
     topic = await _topic(a, name)
     logs = a.require_logs()
     if body.config is not None:
@@ -84,15 +96,25 @@ async def delete_topic(name: str, a: Agent = Depends(agent)) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/{name}/partitions", response_model=list[models.Partition],
-            responses={404: {"model": models.Error}})
+@router.get(
+    "/{name}/partitions",
+    response_model=list[models.Partition],
+    responses={404: {"model": models.Error}},
+)
 async def partitions(name: str, a: Agent = Depends(agent)) -> list[models.Partition]:
     topic = await _topic(a, name)
     out = []
     for p in await a.catalogue.list_partitions(topic.id):
-        out.append(models.Partition(
-            partition=p.partition, leader_agent=p.leader_agent, leader_epoch=p.leader_epoch,
-            low_watermark=p.log_start_offset, high_watermark=p.high_watermark,
-            size_bytes=p.size_bytes, records=p.high_watermark - p.log_start_offset,
-            last_append_at=p.last_append_at))
+        out.append(
+            models.Partition(
+                partition=p.partition,
+                leader_agent=p.leader_agent,
+                leader_epoch=p.leader_epoch,
+                low_watermark=p.log_start_offset,
+                high_watermark=p.high_watermark,
+                size_bytes=p.size_bytes,
+                records=p.high_watermark - p.log_start_offset,
+                last_append_at=p.last_append_at,
+            )
+        )
     return out

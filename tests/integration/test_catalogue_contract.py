@@ -154,13 +154,30 @@ async def test_group_offsets_and_lag(catalogue):
     t = await catalogue.create_topic("lagged", 2)
     await catalogue.acquire_lease(A, t.id, 0, 60_000)
     await catalogue.acquire_lease(A, t.id, 1, 60_000)
-    await catalogue.commit_flush(FlushCommit(
-        agent_id=A, object_key="o", org_id=OrgId("default"), object_size=1,
-        chunks=[chunk(t, 0, 0, 99, "o"), chunk(t, 1, 0, 9, "o", 100)],
-        epochs={(t.id, 0): 1, (t.id, 1): 1}))
-    await catalogue.offsets.commit("g1", [CommittedOffset(
-        group_id="g1", topic="lagged", partition=0, offset=40, leader_epoch=3, metadata="m",
-        commit_time=5)])
+    await catalogue.commit_flush(
+        FlushCommit(
+            agent_id=A,
+            object_key="o",
+            org_id=OrgId("default"),
+            object_size=1,
+            chunks=[chunk(t, 0, 0, 99, "o"), chunk(t, 1, 0, 9, "o", 100)],
+            epochs={(t.id, 0): 1, (t.id, 1): 1},
+        )
+    )
+    await catalogue.offsets.commit(
+        "g1",
+        [
+            CommittedOffset(
+                group_id="g1",
+                topic="lagged",
+                partition=0,
+                offset=40,
+                leader_epoch=3,
+                metadata="m",
+                commit_time=5,
+            )
+        ],
+    )
     lag = {p.partition: p for p in await group_lag(catalogue, "g1")}
     assert (lag[0].committed_offset, lag[0].high_watermark, lag[0].lag) == (40, 100, 60)
     assert (lag[1].committed_offset, lag[1].lag) == (-1, 10)

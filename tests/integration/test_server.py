@@ -15,13 +15,24 @@ from tests.wire import Wire
 
 
 def idempotent_batch(pid: int, epoch: int, seq: int, n: int = 3) -> bytes:
-    return build_batch([(b"k", b"v%d" % (seq + i), [], 1000) for i in range(n)],
-                       producer_id=pid, producer_epoch=epoch, base_sequence=seq)
+    return build_batch(
+        [(b"k", b"v%d" % (seq + i), [], 1000) for i in range(n)],
+        producer_id=pid,
+        producer_epoch=epoch,
+        base_sequence=seq,
+    )
 
 
 def init_producer(wire: Wire) -> tuple[int, int]:
-    resp = wire.call(InitProducerIdRequest, {"transactional_id": None, "transaction_timeout": 60000,
-                                             "producer_id": -1, "producer_epoch": -1})
+    resp = wire.call(
+        InitProducerIdRequest,
+        {
+            "transactional_id": None,
+            "transaction_timeout": 60000,
+            "producer_id": -1,
+            "producer_epoch": -1,
+        },
+    )
     assert resp.error_code == ErrorCode.none
     return resp.producer_id, resp.producer_epoch
 
@@ -37,7 +48,9 @@ def test_idempotent_retries_gaps_and_epochs_survive_a_restart(server_factory, tm
     part = retry.responses[0].partition_responses[0]
     assert part.error_code == ErrorCode.none and part.base_offset == 0  # deduplicated
     gap = produce(wire, "idem", 0, idempotent_batch(pid, epoch, 10))
-    assert gap.responses[0].partition_responses[0].error_code == ErrorCode.out_of_order_sequence_number
+    assert (
+        gap.responses[0].partition_responses[0].error_code == ErrorCode.out_of_order_sequence_number
+    )
     nxt = produce(wire, "idem", 0, idempotent_batch(pid, epoch, 3))
     assert nxt.responses[0].partition_responses[0].base_offset == 3
     wire.close()
@@ -50,9 +63,21 @@ def test_idempotent_retries_gaps_and_epochs_survive_a_restart(server_factory, tm
     assert part.error_code == ErrorCode.none and part.base_offset == 3  # remembered across restart
     stale = produce(wire, "idem", 0, idempotent_batch(pid, epoch - 1 if epoch else -5, 6))
     assert stale.responses[0].partition_responses[0].error_code != ErrorCode.none
-    resp = wire.call(ListOffsetsRequest, {"replica_id": -1, "isolation_level": 0, "topics": [
-        {"name": "idem", "partitions": [{"partition_index": 0, "current_leader_epoch": -1,
-                                         "timestamp": -1}]}]})
+    resp = wire.call(
+        ListOffsetsRequest,
+        {
+            "replica_id": -1,
+            "isolation_level": 0,
+            "topics": [
+                {
+                    "name": "idem",
+                    "partitions": [
+                        {"partition_index": 0, "current_leader_epoch": -1, "timestamp": -1}
+                    ],
+                }
+            ],
+        },
+    )
     assert resp.topics[0].partitions[0].offset == 6  # two batches of three, no duplicates
     wire.close()
     server.stop()
@@ -60,21 +85,31 @@ def test_idempotent_retries_gaps_and_epochs_survive_a_restart(server_factory, tm
 
 def test_round_trip_on_postgresql_and_s3(server_factory, tmp_path, pg_url, s3_env):
     server = server_factory(
-        tmp_path / "pg", extra=["--catalogue", pg_url, "--objects", f"s3://{s3_env['BUCKET']}/sh"],
+        tmp_path / "pg",
+        extra=["--catalogue", pg_url, "--objects", f"s3://{s3_env['BUCKET']}/sh"],
     ).start()
     admin = AdminClient({"bootstrap.servers": server.bootstrap})
-    admin.create_topics([NewTopic("pgs3", 3, config={"retention.ms": "3600000"})])["pgs3"].result(10)
+    admin.create_topics([NewTopic("pgs3", 3, config={"retention.ms": "3600000"})])["pgs3"].result(
+        10
+    )
     cfg = admin.describe_configs([ConfigResource("topic", "pgs3")])
     [(_res, fut)] = cfg.items()
     assert fut.result(10)["retention.ms"].value == "3600000"
-    p = Producer({"bootstrap.servers": server.bootstrap, "enable.idempotence": True,
-                  "compression.type": "lz4"})
+    p = Producer(
+        {
+            "bootstrap.servers": server.bootstrap,
+            "enable.idempotence": True,
+            "compression.type": "lz4",
+        }
+    )
     for i in range(3000):
         p.produce("pgs3", key=b"%d" % (i % 13), value=b"%06d" % i, headers=[("n", b"%d" % i)])
     assert p.flush(30) == 0
     server.stop()
     server.start()  # a restart: everything comes back from PostgreSQL and S3
-    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "x", "enable.auto.commit": False})
+    c = Consumer(
+        {"bootstrap.servers": server.bootstrap, "group.id": "x", "enable.auto.commit": False}
+    )
     c.assign([TopicPartition("pgs3", part, 0) for part in range(3)])
     got: dict[int, list[int]] = {0: [], 1: [], 2: []}
     deadline = time.monotonic() + 30

@@ -22,24 +22,56 @@ async def coord():
     await cat.close()
 
 
-async def join(coord, member_id="", *, group="g", instance=None, protocols=PROTOCOLS,
-               session_ms=10_000, rebalance_ms=2_000, v4=True):
+async def join(
+    coord,
+    member_id="",
+    *,
+    group="g",
+    instance=None,
+    protocols=PROTOCOLS,
+    session_ms=10_000,
+    rebalance_ms=2_000,
+    v4=True,
+):
     result = await coord.join(
-        group, member_id, group_instance_id=instance, protocol_type="consumer",
-        protocols=protocols, session_timeout_ms=session_ms, rebalance_timeout_ms=rebalance_ms,
-        client_id="c", client_host="/127.0.0.1", require_known_member_id=v4)
+        group,
+        member_id,
+        group_instance_id=instance,
+        protocol_type="consumer",
+        protocols=protocols,
+        session_timeout_ms=session_ms,
+        rebalance_timeout_ms=rebalance_ms,
+        client_id="c",
+        client_host="/127.0.0.1",
+        require_known_member_id=v4,
+    )
     if result.error == "member_id_required":
         assert v4 and not member_id
-        return await join(coord, result.member_id, group=group, instance=instance,
-                          protocols=protocols, session_ms=session_ms, rebalance_ms=rebalance_ms)
+        return await join(
+            coord,
+            result.member_id,
+            group=group,
+            instance=instance,
+            protocols=protocols,
+            session_ms=session_ms,
+            rebalance_ms=rebalance_ms,
+        )
     return result
 
 
 async def test_lone_member_joins_and_syncs(coord):
-    first = await coord.join("g", "", group_instance_id=None, protocol_type="consumer",
-                             protocols=PROTOCOLS, session_timeout_ms=10_000,
-                             rebalance_timeout_ms=1_000, client_id="c", client_host="h",
-                             require_known_member_id=True)
+    first = await coord.join(
+        "g",
+        "",
+        group_instance_id=None,
+        protocol_type="consumer",
+        protocols=PROTOCOLS,
+        session_timeout_ms=10_000,
+        rebalance_timeout_ms=1_000,
+        client_id="c",
+        client_host="h",
+        require_known_member_id=True,
+    )
     assert first.error == "member_id_required" and first.member_id
     joined = await join(coord, first.member_id)
     assert joined.error == "none" and joined.generation_id == 1
@@ -66,8 +98,9 @@ async def test_followers_sync_waits_for_the_leader(coord):
     await asyncio.sleep(0.05)
     assert not waiting.done()
     assert coord.state_of("g") == COMPLETING
-    await coord.sync("g", 1, leader.member_id, None,
-                     {leader.member_id: b"L", follower.member_id: b"F"})
+    await coord.sync(
+        "g", 1, leader.member_id, None, {leader.member_id: b"L", follower.member_id: b"F"}
+    )
     assert (await waiting).assignment == b"F"
 
 
@@ -91,7 +124,9 @@ async def test_leave_rebalances_the_rest(coord):
     leader = a if a.member_id == a.leader else b
     other = b if leader is a else a
     await asyncio.gather(
-        coord.sync("g", 1, leader.member_id, None, {}), coord.sync("g", 1, other.member_id, None, {}))
+        coord.sync("g", 1, leader.member_id, None, {}),
+        coord.sync("g", 1, other.member_id, None, {}),
+    )
     error, per_member = coord.leave("g", [(leader.member_id, None)])
     assert error == "none" and per_member == ["none"]
     assert coord.state_of("g") == PREPARING
@@ -120,9 +155,18 @@ async def test_a_member_that_does_not_rejoin_is_dropped_after_the_rebalance_time
 async def test_static_member_rejoins_without_a_rebalance(coord):
     a, s = await asyncio.gather(join(coord), join(coord, instance="static-1"))
     leader = a if a.member_id == a.leader else s
-    await asyncio.gather(*(coord.sync("g", 1, r.member_id, None,
-                                      {a.member_id: b"A", s.member_id: b"S"} if r is leader else {})
-                           for r in (a, s)))
+    await asyncio.gather(
+        *(
+            coord.sync(
+                "g",
+                1,
+                r.member_id,
+                None,
+                {a.member_id: b"A", s.member_id: b"S"} if r is leader else {},
+            )
+            for r in (a, s)
+        )
+    )
     # The static member restarts: a new JoinGroup without a member id, same instance id.
     back = await join(coord, instance="static-1")
     assert back.error == "none" and back.generation_id == 1
@@ -135,8 +179,17 @@ async def test_static_member_rejoins_without_a_rebalance(coord):
 
 
 async def test_commits_and_admin(coord):
-    offsets = [CommittedOffset(group_id="g", topic="t", partition=0, offset=5, leader_epoch=-1,
-                               metadata="m", commit_time=1)]
+    offsets = [
+        CommittedOffset(
+            group_id="g",
+            topic="t",
+            partition=0,
+            offset=5,
+            leader_epoch=-1,
+            metadata="m",
+            commit_time=1,
+        )
+    ]
     assert await coord.commit_offsets("g", -1, "", None, offsets) == "none"  # Empty group
     a = await join(coord)
     assert await coord.commit_offsets("g", -1, "", None, offsets) == "unknown_member_id"

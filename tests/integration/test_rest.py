@@ -1,0 +1,331 @@
+"""The REST API against a running server: every endpoint, its errors, and the way across to Kafka."""
+
+import base64
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from kafka.partitioner.default import murmur2 as kafka_murmur2
+
+from streamhouse.api.partitioner import murmur2
+
+
+@pytest.fixture
+def api(server):
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", timeout=30) as client:
+        yield client
+
+
+def test_health_and_ready(api):
+    assert api.get("/health").json() == {"status": "ok"}
+    ready = api.get("/ready")
+    assert ready.status_code == 200 and ready.json()["catalogue"] == "ok"
+
+
+def test_topics_crud_and_errors(api):
+    created = api.post(
+        "/api/v1/topics",
+        json={"name": "orders", "partitions": 3, "config": {"retention.ms": "60000"}},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["partitions"] == 3
+    assert api.post("/api/v1/topics", json={"name": "orders"}).status_code == 409
+    bad = api.post("/api/v1/topics", json={"name": "bad name"})
+    assert bad.status_code == 422 and "topic name" in bad.json()["message"]
+    bad_cfg = api.post("/api/v1/topics", json={"name": "x", "config": {"retention.ms": "soon"}})
+    assert bad_cfg.status_code == 422 and bad_cfg.json()["error"] == "invalid_config"
+    assert [t["name"] for t in api.get("/api/v1/topics").json()] == ["orders"]
+    got = api.get("/api/v1/topics/orders").json()
+    assert got["config"] == {"retention.ms": "60000"}
+    patched = api.patch(
+        "/api/v1/topics/orders",
+        json={"partitions": 5, "config": {"retention.ms": None, "cleanup.policy": "delete"}},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["partitions"] == 5 and patched.json()["config"] == {
+        "cleanup.policy": "delete"
+    }
+    shrink = api.patch("/api/v1/topics/orders", json={"partitions": 2})
+    assert shrink.status_code == 422
+    parts = api.get("/api/v1/topics/orders/partitions").json()
+    assert [p["partition"] for p in parts] == [0, 1, 2, 3, 4]
+    assert all(p["leader_agent"] and p["leader_epoch"] >= 1 for p in parts[:3])
+    assert api.delete("/api/v1/topics/orders").status_code == 204
+    missing = api.get("/api/v1/topics/orders")
+    assert missing.status_code == 404 and missing.json() == {
+        "error": "not_found",
+        "message": "topic 'orders' does not exist",
+    }
+    assert api.delete("/api/v1/topics/orders").status_code == 404
+
+
+def test_key_hashing_matches_kafkas_default_partitioner():
+    for key in [b"", b"a", b"ab", b"abc", b"abcd", b"user-42", bytes(range(37))]:
+        assert murmur2(key) & 0x7FFFFFFF == kafka_murmur2(key) & 0x7FFFFFFF
+
+
+def test_produce_and_consume(api, server):
+    api.post("/api/v1/topics", json={"name": "r", "partitions": 2})
+    body = {
+        "topic": "r",
+        "records": [
+            {
+                "key": "k1",
+                "value": "plain text",
+                "partition": 0,
+                "timestamp": 1000,
+                "headers": [{"key": "h", "value": "v"}],
+            },
+            {
+                "key": "k2",
+                "value": {"json": [1, 2]},
+                "encoding": "json",
+                "partition": 0,
+                "timestamp": 2000,
+            },
+            {
+                "value": base64.b64encode(b"\x00\xffbin").decode(),
+                "encoding": "base64",
+                "partition": 0,
+                "timestamp": 3000,
+            },
+        ],
+    }
+    produced = api.post("/api/v1/produce", json=body)
+    assert produced.status_code == 200, produced.text
+    assert [r["offset"] for r in produced.json()["records"]] == [0, 1, 2]
+    got = api.get("/api/v1/consume", params={"topic": "r", "partition": 0}).json()
+    values = [(r["value"], r["value_encoding"]) for r in got["records"]]
+    assert values == [
+        ("plain text", "text"),
+        ('{"json":[1,2]}', "text"),
+        (base64.b64encode(b"\x00\xffbin").decode(), "base64"),
+    ]
+    assert got["records"][0]["headers"] == [{"key": "h", "value": "v"}]
+    assert got["next_offset"] == 3 == got["high_watermark"]
+    by_time = api.get("/api/v1/consume", params={"topic": "r", "timestamp": 1500}).json()
+    assert [r["offset"] for r in by_time["records"]] == [1, 2]
+    limited = api.get(
+        "/api/v1/consume", params={"topic": "r", "offset": 1, "max_records": 1}
+    ).json()
+    assert [r["offset"] for r in limited["records"]] == [1] and limited["next_offset"] == 2
+    assert api.get("/api/v1/consume", params={"topic": "r", "offset": 99}).status_code == 416
+    assert api.get("/api/v1/consume", params={"topic": "r", "partition": 9}).status_code == 404
+    assert api.get("/api/v1/consume", params={"topic": "r", "max_records": 5000}).status_code == 422
+    bad64 = api.post(
+        "/api/v1/produce", json={"topic": "r", "records": [{"value": "!!", "encoding": "base64"}]}
+    )
+    assert bad64.status_code == 422
+    assert api.post("/api/v1/produce", json={"topic": "r", "records": []}).status_code == 422
+    wrong = api.post(
+        "/api/v1/produce", json={"topic": "r", "records": [{"value": "x", "partition": 7}]}
+    )
+    assert wrong.status_code == 404
+
+
+@pytest.mark.parametrize("mode", ["none", "buffered", "durable"])
+def test_ack_modes(api, mode):
+    resp = api.post(
+        "/api/v1/produce",
+        headers={"X-Ack-Mode": mode},
+        json={"topic": f"acks-{mode}", "records": [{"value": "v", "partition": 0}] * 5},
+    )
+    assert resp.status_code == 200 and resp.json()["ack_mode"] == mode
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        got = api.get("/api/v1/consume", params={"topic": f"acks-{mode}"}).json()
+        if len(got["records"]) == 5:
+            break
+        time.sleep(0.05)
+    assert len(got["records"]) == 5
+    assert (
+        api.post(
+            "/api/v1/produce",
+            headers={"X-Ack-Mode": "maybe"},
+            json={"topic": "x", "records": [{"value": "v"}]},
+        ).status_code
+        == 422
+    )
+
+
+def test_rest_and_kafka_see_the_same_log(api, server):
+    api.post("/api/v1/topics", json={"name": "both", "partitions": 3})
+    keys = [f"user-{i}" for i in range(30)]
+    produced = api.post(
+        "/api/v1/produce",
+        json={"topic": "both", "records": [{"key": k, "value": f"rest-{k}"} for k in keys]},
+    ).json()["records"]
+    # REST's key hashing puts each key where a Kafka client's default partitioner would.
+    p = Producer({"bootstrap.servers": server.bootstrap, "partitioner": "murmur2_random"})
+    placed = {}
+    for k in keys:
+        p.produce(
+            "both",
+            key=k.encode(),
+            value=f"kafka-{k}".encode(),
+            on_delivery=lambda err, msg: placed.__setitem__(msg.key().decode(), msg.partition()),
+        )
+    assert p.flush(10) == 0
+    assert {k: r["partition"] for k, r in zip(keys, produced, strict=True)} == placed
+    c = Consumer(
+        {
+            "bootstrap.servers": server.bootstrap,
+            "group.id": "rest-check",
+            "enable.auto.commit": False,
+        }
+    )
+    c.assign([TopicPartition("both", part, 0) for part in range(3)])
+    seen = []
+    deadline = time.monotonic() + 15
+    while len(seen) < 60 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            seen.append(m.value().decode())
+    c.close()
+    assert sorted(seen) == sorted([f"rest-{k}" for k in keys] + [f"kafka-{k}" for k in keys])
+    via_rest = []
+    for part in range(3):
+        via_rest += [
+            r["value"]
+            for r in api.get(
+                "/api/v1/consume", params={"topic": "both", "partition": part, "max_records": 1000}
+            ).json()["records"]
+        ]
+    assert sorted(via_rest) == sorted(seen)
+
+
+def test_consumer_groups(api, server):
+    api.post("/api/v1/topics", json={"name": "g", "partitions": 2})
+    api.post(
+        "/api/v1/produce",
+        json={
+            "topic": "g",
+            "records": [
+                {"value": f"v{i}", "partition": i % 2, "timestamp": 1000 * (i + 1)}
+                for i in range(10)
+            ],
+        },
+    )
+    c = Consumer(
+        {
+            "bootstrap.servers": server.bootstrap,
+            "group.id": "grp",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    c.subscribe(["g"])
+    got = 0
+    deadline = time.monotonic() + 15
+    while got < 6 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got += 1
+    c.commit(asynchronous=False)
+    groups = api.get("/api/v1/consumer-groups").json()
+    assert [(g["group_id"], g["state"], g["members"]) for g in groups] == [("grp", "Stable", 1)]
+    detail = api.get("/api/v1/consumer-groups/grp").json()
+    assert detail["members"][0]["client_host"].startswith("/127.0.0.1")
+    assert detail["total_lag"] == 10 - got
+    refused = api.post("/api/v1/consumer-groups/grp/reset", json={"strategy": "earliest"})
+    assert refused.status_code == 409 and refused.json()["error"] == "group_not_empty"
+    assert api.delete("/api/v1/consumer-groups/grp").status_code == 409
+    c.close()
+    lag = api.get("/api/v1/consumer-groups/grp/lag").json()
+    assert sum(r["lag"] for r in lag) == 10 - got
+    earliest = api.post("/api/v1/consumer-groups/grp/reset", json={"strategy": "earliest"}).json()
+    assert [r["committed_offset"] for r in earliest["offsets"]] == [0, 0]
+    latest = api.post(
+        "/api/v1/consumer-groups/grp/reset", json={"strategy": "latest", "topic": "g"}
+    ).json()
+    assert [r["lag"] for r in latest["offsets"]] == [0, 0]
+    by_time = api.post(
+        "/api/v1/consumer-groups/grp/reset",
+        json={"strategy": "timestamp", "timestamp": 5000, "partition": 0},
+    ).json()
+    assert by_time["offsets"][0]["committed_offset"] == 2  # records 4 (t=5000) is offset 2 of p0
+    seek = api.post(
+        "/api/v1/consumer-groups/grp/seek", json={"topic": "g", "partition": 1, "offset": 3}
+    ).json()
+    assert seek["offsets"][1]["committed_offset"] == 3
+    assert (
+        api.post("/api/v1/consumer-groups/grp/reset", json={"strategy": "specific"}).status_code
+        == 422
+    )
+    assert api.delete("/api/v1/consumer-groups/grp").status_code == 204
+    assert api.get("/api/v1/consumer-groups/grp").status_code == 404
+
+
+def test_agents_cluster_and_metrics(api, server):
+    api.post("/api/v1/produce", json={"topic": "m", "records": [{"value": "x" * 100}] * 20})
+    agents = api.get("/api/v1/agents").json()
+    assert len(agents) == 1 and agents[0]["healthy"] and agents[0]["port"] == server.port
+    assert api.get(f"/api/v1/agents/{agents[0]['id']}").json()["id"] == agents[0]["id"]
+    assert api.get("/api/v1/agents/nobody").status_code == 404
+    cluster = api.get("/api/v1/cluster").json()
+    assert (
+        cluster["agents_healthy"] == 1
+        and cluster["partitions"] >= 1
+        and cluster["storage_bytes"] > 0
+    )
+    summary = api.get("/api/v1/metrics").json()
+    assert summary["produce_records_total"] >= 20 and summary["topics"] >= 1
+    before = api.get("/metrics").text
+    api.post("/api/v1/produce", json={"topic": "m", "records": [{"value": "y"}] * 7})
+    after = api.get("/metrics").text
+
+    def value(text: str, name: str) -> float:
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name + "{") or line.startswith(name + " ")
+        )
+
+    assert (
+        value(after, "streamhouse_produce_records_total")
+        == value(before, "streamhouse_produce_records_total") + 7
+    )
+    assert value(after, "streamhouse_object_store_requests_total") > value(
+        before, "streamhouse_object_store_requests_total"
+    )
+
+
+def test_metrics_pass_promtool(api):
+    assert shutil.which("promtool"), (
+        "promtool is missing: apt-get install prometheus (make test does)"
+    )
+    api.post("/api/v1/produce", json={"topic": "p", "records": [{"value": "v"}]})
+    text = api.get("/metrics").text
+    result = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_openapi_with_schemathesis(api, server, tmp_path):
+    """No 500s, and every response matches the schema, across generated requests."""
+    assert api.get("/openapi.json").json()["info"]["title"] == "StreamHouse"
+    exe = Path(sys.executable).parent / "st"
+    result = subprocess.run(
+        [
+            str(exe),
+            "run",
+            f"http://127.0.0.1:{server.http_port}/openapi.json",
+            "--checks",
+            "not_a_server_error,response_schema_conformance",
+            "-n",
+            "15",
+            "--request-timeout",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
