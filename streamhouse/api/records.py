@@ -1,8 +1,8 @@
 """Produce and consume over HTTP, on the same segment log as the Kafka port.
 
 REST produce builds one RecordBatch per partition per request (the Kafka path's
-unit of work); X-Ack-Mode picks the wait: none, buffered (the WAL, as acks=1),
-durable (the flush commit, as acks=all; the default).
+unit of work); X-Ack-Mode picks the wait: none, buffered (the WAL, as acks=1; the
+default, as in the seeds' ack modes), durable (the flush commit, as acks=all).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _bytes(value: object, encoding: str, what: str) -> bytes | None:
 async def produce(
     body: models.ProduceRequest,
     a: Agent = Depends(agent),
-    x_ack_mode: Literal["none", "buffered", "durable"] = Header(default="durable"),
+    x_ack_mode: Literal["none", "buffered", "durable"] = Header(default="buffered"),
 ) -> models.ProduceResponse:
     broker = a.require_broker()
     logs = a.require_logs()
