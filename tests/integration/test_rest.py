@@ -17,7 +17,9 @@ from streamhouse.api.partitioner import murmur2
 
 @pytest.fixture
 def api(server):
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", timeout=30) as client:
+    # Read-after-write checks below want durable acks; the default (buffered) has its own test.
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", timeout=30,
+                      headers={"X-Ack-Mode": "durable"}) as client:
         yield client
 
 
