@@ -130,14 +130,19 @@ def test_produce_and_consume(api, server):
     assert wrong.status_code == 404
 
 
-@pytest.mark.parametrize("mode", ["none", "buffered", "durable"])
+@pytest.mark.parametrize("mode", ["none", "buffered", "durable", ""])
 def test_ack_modes(api, mode):
-    resp = api.post(
+    # An empty header value stands for "no header": the default, buffered.
+    headers = {"X-Ack-Mode": mode} if mode else {}
+    plain = httpx.Client(base_url=str(api.base_url), timeout=30)
+    resp = (api if mode else plain).post(
         "/api/v1/produce",
-        headers={"X-Ack-Mode": mode},
-        json={"topic": f"acks-{mode}", "records": [{"value": "v", "partition": 0}] * 5},
+        headers=headers,
+        json={"topic": f"acks-{mode or 'default'}", "records": [{"value": "v", "partition": 0}] * 5},
     )
-    assert resp.status_code == 200 and resp.json()["ack_mode"] == mode
+    plain.close()
+    assert resp.status_code == 200 and resp.json()["ack_mode"] == (mode or "buffered")
+    mode = mode or "default"
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         got = api.get("/api/v1/consume", params={"topic": f"acks-{mode}"}).json()
