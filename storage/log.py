@@ -9,6 +9,7 @@ records one by one except `offset_for_timestamp` inside a single batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Iterable
@@ -136,6 +137,9 @@ class LogManager:
         self._topics.pop(topic.name, None)
         for key in [k for k in self._logs if k[0] == topic.id]:
             del self._logs[key]
+            with contextlib.suppress(KeyError):
+                metrics.LEASE_EPOCH.remove(topic.name, str(key[1]))
+        metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
 
     def update_topic(self, topic: Topic) -> None:
         self._topics[topic.name] = topic
@@ -196,6 +200,10 @@ class LogManager:
                 ),
             )
         self._logs[plog.key] = plog
+        if is_leader:
+            metrics.LEADER_CHANGES.labels("lease_acquired").inc()
+            metrics.LEASE_EPOCH.labels(topic.name, str(partition)).set(plog.leader_epoch)
+        metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
         log.info(
             "partition_opened",
             topic=topic.name,
@@ -209,6 +217,8 @@ class LogManager:
     def _fenced(self, plog: PartitionLog) -> None:
         plog.is_leader = False
         self._logs.pop(plog.key, None)
+        metrics.LEADER_CHANGES.labels("fenced").inc()
+        metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
 
     def open_logs(self) -> Iterable[PartitionLog]:
         return self._logs.values()

@@ -47,3 +47,16 @@ CACHE_MISSES = Counter("streamhouse_read_cache_misses_total", "Fetch reads that 
 RETENTION_DELETED = Counter(
     "streamhouse_retention_deleted_chunks_total", "Chunks removed by retention"
 )
+PARTITIONS_LED = Gauge("streamhouse_partitions_led", "Partitions this agent leads")
+LEADER_CHANGES = Counter(
+    "streamhouse_leader_changes_total", "Partition leadership gained or lost by this agent",
+    ["reason"],
+)
+LEASE_EPOCH = Gauge(
+    "streamhouse_partition_leader_epoch", "Lease epoch of the partitions this agent leads",
+    ["topic", "partition"],
+)
+CONSUMER_LAG = Gauge(
+    "streamhouse_consumer_lag", "Records between a group's committed offset and the high watermark",
+    ["group", "topic", "partition"],
+)

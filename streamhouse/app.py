@@ -86,7 +86,7 @@ class Agent:
             )
             self.broker.agent = agent
         http_host, http_port = split_host_port(s.http_listen)
-        self.series = ThroughputSeries()
+        self.series = ThroughputSeries(on_sample=self._export_lag)
         self.series.start()
         cors = [o.strip() for o in (s.cors_origins or "").split(",") if o.strip()]
         self.http = HttpServer(create_app(self, cors), http_host, http_port)
@@ -131,6 +131,16 @@ class Agent:
         if self.groups is None:
             raise RuntimeError("the agent is not started")
         return self.groups
+
+    async def _export_lag(self) -> None:
+        """streamhouse_consumer_lag, refreshed with the throughput series."""
+        from coordinator.lag import group_lag
+        from storage.metrics import CONSUMER_LAG
+
+        CONSUMER_LAG.clear()
+        for group_id, _ptype in await self.catalogue.offsets.list_groups():
+            for row in await group_lag(self.catalogue, group_id):
+                CONSUMER_LAG.labels(group_id, row.topic, str(row.partition)).set(row.lag)
 
     async def ready(self) -> dict[str, str]:
         checks = {}

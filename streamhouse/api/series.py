@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import Counter
 
@@ -16,8 +17,12 @@ def counter_total(counter: Counter) -> float:
 
 
 class ThroughputSeries:
-    def __init__(self, interval: float = 10.0, keep_seconds: float = 3600.0) -> None:
+    def __init__(
+        self, interval: float = 10.0, keep_seconds: float = 3600.0,
+        on_sample: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.interval = interval
+        self.on_sample = on_sample
         self.points: deque[tuple[int, float, float, float]] = deque(
             maxlen=int(keep_seconds / interval)
         )
@@ -56,3 +61,8 @@ class ThroughputSeries:
         while True:
             await asyncio.sleep(self.interval)
             self.sample()
+            if self.on_sample is not None:
+                try:
+                    await self.on_sample()
+                except Exception:  # a catalogue hiccup must not stop the sampler
+                    pass
