@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from kio.schema.errors import ErrorCode
 
+from storage import metrics
 from storage.errors import StorageError
 
 from .errors import error_code
@@ -29,6 +31,7 @@ log = structlog.get_logger("streamhouse.produce")
 
 
 async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any] | None:
+    started = time.perf_counter()
     body = request.body
     acks = body.acks
     timeout = max(body.timeout.total_seconds(), 0.001)
@@ -100,6 +103,7 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                 waits.append((entry, result.logged))
         responses.append({"name": topic_data.name, "partition_responses": partition_responses})
     if acks == 0:
+        metrics.PRODUCER_LATENCY.labels("0").observe(time.perf_counter() - started)
         return None
     pending = [f for _e, f in waits if f is not None and not f.done()]
     if pending:
@@ -113,4 +117,5 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
         elif (failure := fut.exception()) is not None:
             entry["error_code"] = error_code(failure)
             entry["error_message"] = str(failure)
+    metrics.PRODUCER_LATENCY.labels(str(acks)).observe(time.perf_counter() - started)
     return {"responses": responses, "throttle_time": 0}

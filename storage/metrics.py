@@ -3,13 +3,13 @@
 from prometheus_client import Counter, Gauge, Histogram
 
 OBJECT_REQUESTS = Counter(
-    "streamhouse_object_store_requests_total", "Object store requests", ["operation"]
+    "streamhouse_s3_requests_total", "Object store requests (S3 or the local folder)", ["operation"]
 )
 OBJECT_ERRORS = Counter(
-    "streamhouse_object_store_errors_total", "Object store requests that failed", ["operation"]
+    "streamhouse_s3_errors_total", "Object store requests that failed", ["operation"]
 )
 OBJECT_LATENCY = Histogram(
-    "streamhouse_object_store_latency_seconds",
+    "streamhouse_s3_latency_seconds",
     "Object store request latency",
     ["operation"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
@@ -35,10 +35,10 @@ WAL_SYNC = Histogram(
     buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
 )
 WAL_RECOVERED = Counter(
-    "streamhouse_wal_recovered_batches_total", "WAL batches replayed at start", ["outcome"]
+    "streamhouse_wal_records_recovered_total", "WAL batches replayed at start", ["outcome"]
 )
-PRODUCE_RECORDS = Counter("streamhouse_produce_records_total", "Records appended", ["topic"])
-PRODUCE_BYTES = Counter("streamhouse_produce_bytes_total", "Record-set bytes appended", ["topic"])
+PRODUCE_RECORDS = Counter("streamhouse_producer_records_total", "Records appended", ["topic"])
+PRODUCE_BYTES = Counter("streamhouse_producer_bytes_total", "Record-set bytes appended", ["topic"])
 FETCH_BYTES = Counter("streamhouse_fetch_bytes_total", "Record-set bytes served", ["topic"])
 CACHE_HITS = Counter(
     "streamhouse_read_cache_hits_total", "Fetch reads served from memory", ["tier"]
@@ -57,6 +57,11 @@ LEASE_EPOCH = Gauge(
     ["topic", "partition"],
 )
 CONSUMER_LAG = Gauge(
-    "streamhouse_consumer_lag", "Records between a group's committed offset and the high watermark",
+    "streamhouse_consumer_lag_records", "Records between a group's committed offset and the high watermark",
     ["group", "topic", "partition"],
+)
+PRODUCER_LATENCY = Histogram(
+    "streamhouse_producer_latency_seconds", "Produce request latency until its acks are met",
+    ["acks"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )

@@ -133,7 +133,7 @@ class Agent:
         return self.groups
 
     async def _export_lag(self) -> None:
-        """streamhouse_consumer_lag, refreshed with the throughput series."""
+        """streamhouse_consumer_lag_records, refreshed with the throughput series."""
         from coordinator.lag import group_lag
         from storage.metrics import CONSUMER_LAG
 

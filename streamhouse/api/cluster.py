@@ -37,7 +37,10 @@ async def _agents(a: Agent) -> list[models.Agent]:
 
 
 def _agent(a: Agent, row: AgentRow, now: int, partitions_led: int) -> models.Agent:
+    me = a.broker is not None and row.id == a.broker.agent.id
     return models.Agent(
+        bytes_written=counter_total(metrics.PRODUCE_BYTES) if me else None,
+        records_written=counter_total(metrics.PRODUCE_RECORDS) if me else None,
         id=row.id,
         broker_id=row.broker_id,
         host=row.host,

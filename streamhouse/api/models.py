@@ -107,6 +107,8 @@ class Agent(BaseModel):
     uptime_seconds: float
     healthy: bool
     partitions_led: int
+    bytes_written: float | None = Field(default=None, description="since start; known for the agent answering")
+    records_written: float | None = None
 
 
 class GroupSummary(BaseModel):

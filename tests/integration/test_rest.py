@@ -294,11 +294,11 @@ def test_agents_cluster_and_metrics(api, server):
         )
 
     assert (
-        value(after, "streamhouse_produce_records_total")
-        == value(before, "streamhouse_produce_records_total") + 7
+        value(after, "streamhouse_producer_records_total")
+        == value(before, "streamhouse_producer_records_total") + 7
     )
-    assert value(after, "streamhouse_object_store_requests_total") > value(
-        before, "streamhouse_object_store_requests_total"
+    assert value(after, "streamhouse_s3_requests_total") > value(
+        before, "streamhouse_s3_requests_total"
     )
 
 
