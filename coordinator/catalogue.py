@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NewType
 
 from .offsets import OffsetStore
+from .registry import RegistryStore
 from .sql import Driver, Session, driver_for, migrate
 
 TopicId = NewType("TopicId", str)
@@ -177,6 +178,7 @@ class Catalogue:
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
         self.offsets = OffsetStore(driver)
+        self.registry = RegistryStore(driver)
 
     @classmethod
     def from_url(cls, url: str) -> Catalogue:

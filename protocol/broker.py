@@ -20,6 +20,7 @@ from . import metrics
 from .build import build
 from .codec import Request, UnsupportedApi, encode_response, response_class
 from .connection import Connection
+from .schema_validation import SchemaValidator
 
 log = structlog.get_logger("streamhouse.kafka")
 
@@ -44,6 +45,7 @@ class Broker:
     ) -> None:
         self.catalogue = catalogue
         self.groups = groups
+        self.schema_validator = SchemaValidator(catalogue.registry)
         self.logs = logs
         self.agent = agent
         self.options = options

@@ -75,6 +75,15 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                 entry["error_code"] = ErrorCode.corrupt_message
                 entry["error_message"] = "empty record set"
                 continue
+            refusal = await broker.schema_validator.check(topic.name, topic.config, pdata.records)
+            if refusal is not None:
+                entry["error_code"] = ErrorCode.invalid_record
+                entry["error_message"] = f"schema validation failed: {refusal}"
+                entry["record_errors"] = [{"batch_index": _index_of(refusal),
+                                           "batch_index_error_message": refusal}]
+                log.info("produce_refused", peer=conn.peer, topic=topic.name,
+                         partition=pdata.index, error="invalid_record", reason=refusal)
+                continue
             try:
                 plog = await broker.logs.partition(topic, pdata.index)
                 result = broker.logs.append(plog, pdata.records, acks=acks)
@@ -119,3 +128,9 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
             entry["error_message"] = str(failure)
     metrics.PRODUCER_LATENCY.labels(str(acks)).observe(time.perf_counter() - started)
     return {"responses": responses, "throttle_time": 0}
+
+
+def _index_of(refusal: str) -> int:
+    """The record index a validation refusal names ("record 3: ...")."""
+    head = refusal.split(":", 1)[0]
+    return int(head.removeprefix("record ")) if head.startswith("record ") else 0

@@ -374,3 +374,36 @@ def decode_records(data: bytes) -> list[Record]:
                 )
             )
     return out
+
+
+def key_value_prefixes(
+    data: bytes, size: int = 5
+) -> list[tuple[int, bytes | None, bytes | None]]:
+    """(record index, first `size` bytes of the key, of the value) for every record of a record set.
+
+    Walks the records' framing only (decompressing when needed); used by topics that
+    ask for schema validation, never by the plain produce path.
+    """
+    out: list[tuple[int, bytes | None, bytes | None]] = []
+    index = 0
+    for header in scan_headers(data):
+        start = header.position + HEADER_SIZE
+        payload = decompress(header.compression, bytes(data[start : header.position + header.size]))
+        pos = 0
+        for _ in range(header.records_count):
+            length, pos = _read_varint(payload, pos)
+            end = pos + length
+            p = pos + 1  # attributes
+            _ts, p = _read_varint(payload, p)
+            _off, p = _read_varint(payload, p)
+            klen, p = _read_varint(payload, p)
+            key = None if klen < 0 else payload[p : p + min(klen, size)]
+            p += max(klen, 0)
+            vlen, p = _read_varint(payload, p)
+            value = None if vlen < 0 else payload[p : p + min(vlen, size)]
+            if end > len(payload):
+                raise InvalidBatch("record ends past its batch")
+            out.append((index, key, value))
+            index += 1
+            pos = end
+    return out

@@ -14,6 +14,8 @@ DEFAULTS: dict[str, str] = {
     "segment.bytes": "1073741824",
     "min.insync.replicas": "1",
     "compression.type": "producer",
+    "confluent.key.schema.validation": "false",
+    "confluent.value.schema.validation": "false",
 }
 
 _INT_KEYS = {
@@ -27,6 +29,8 @@ _CHOICES = {
     "message.timestamp.type": {"CreateTime", "LogAppendTime"},
     "cleanup.policy": {"delete", "compact", "compact,delete", "delete,compact"},
     "compression.type": {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"},
+    "confluent.key.schema.validation": {"true", "false"},
+    "confluent.value.schema.validation": {"true", "false"},
 }
 
 
@@ -38,7 +42,7 @@ def validate(config: Mapping[str, str | None]) -> dict[str, str]:
     """Checked topic config overrides; unknown keys are refused like Kafka does."""
     out: dict[str, str] = {}
     for key, value in config.items():
-        if key not in DEFAULTS and not key.startswith("confluent."):
+        if key not in DEFAULTS:
             raise InvalidConfig(f"unknown topic config {key!r}")
         if value is None:
             raise InvalidConfig(f"topic config {key!r} needs a value")

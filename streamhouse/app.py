@@ -17,6 +17,7 @@ from storage.objectstore import ObjectStore
 from .api.app import HttpServer, create_app
 from .api.series import ThroughputSeries
 from .config import Settings, split_host_port
+from .registry.app import create_registry_app
 
 log = structlog.get_logger("streamhouse")
 
@@ -29,6 +30,7 @@ class Agent:
         self.logs: LogManager | None = None
         self.broker: Broker | None = None
         self.http: HttpServer | None = None
+        self.registry_http: HttpServer | None = None
         self.series: ThroughputSeries | None = None
         self.groups: GroupCoordinator | None = None
 
@@ -91,6 +93,10 @@ class Agent:
         cors = [o.strip() for o in (s.cors_origins or "").split(",") if o.strip()]
         self.http = HttpServer(create_app(self, cors), http_host, http_port)
         await self.http.start()
+        if s.registry_listen not in ("", "off"):
+            reg_host, reg_port = split_host_port(s.registry_listen)
+            self.registry_http = HttpServer(create_registry_app(self.catalogue.registry), reg_host, reg_port)
+            await self.registry_http.start()
         log.info(
             "started",
             agent=agent_id,
@@ -104,6 +110,8 @@ class Agent:
 
     async def stop(self) -> None:
         log.info("stopping")
+        if self.registry_http is not None:
+            await self.registry_http.stop()
         if self.http is not None:
             await self.http.stop()
         if self.series is not None:

@@ -18,6 +18,7 @@ class Settings:
     advertised_host: str | None = None
     advertised_port: int | None = None
     http_listen: str = "0.0.0.0:8080"
+    registry_listen: str = "0.0.0.0:8081"
     catalogue: str | None = None
     objects: str | None = None
     agent_id: str | None = None
@@ -135,4 +136,6 @@ def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Set
         raise ValueError("flush-bytes must be positive and max-buffer-bytes at least flush-bytes")
     split_host_port(settings.kafka_listen)
     split_host_port(settings.http_listen)
+    if settings.registry_listen not in ("", "off"):
+        split_host_port(settings.registry_listen)
     return settings

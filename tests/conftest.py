@@ -159,6 +159,7 @@ class ServerProcess:
         self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.http_port = free_port()
+        self.registry_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
 
@@ -179,6 +180,8 @@ class ServerProcess:
             "127.0.0.1",
             "--http-listen",
             f"127.0.0.1:{self.http_port}",
+            "--registry-listen",
+            f"127.0.0.1:{self.registry_port}",
             "--log-format",
             "json",
             *self.extra,

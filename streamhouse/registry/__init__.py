@@ -1,0 +1,1 @@
+"""The schema registry: Confluent's REST API on its own port, schemas kept in the catalogue."""

@@ -1,0 +1,288 @@
+"""Confluent Schema Registry's REST API (paths, payloads, error codes, content type).
+
+Confluent's serializers, Kafka UI and Conduktor use it unchanged. Unknown query
+parameters are ignored; booleans are accepted as true/false in any case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from coordinator.registry import GLOBAL, RegistryStore
+
+from .service import (
+    COMPATIBILITY_LEVELS,
+    MODES,
+    Registry,
+    RegistryError,
+    schema_not_found,
+    schema_types,
+)
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+
+
+class RegistryJSON(JSONResponse):
+    media_type = CONTENT_TYPE
+
+
+def _flag(request: Request, name: str, default: bool = False) -> bool:
+    value = request.query_params.get(name)
+    return default if value is None else value.strip().lower() in ("true", "1", "yes")
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise RegistryError(422, 42201, "Invalid request: the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise RegistryError(422, 42201, "Invalid request: the body must be a JSON object")
+    return data
+
+
+def create_registry_app(store: RegistryStore) -> FastAPI:
+    app = FastAPI(title="StreamHouse Schema Registry", version="0.1.0",
+                  description="Confluent Schema Registry compatible API", default_response_class=RegistryJSON)
+    reg = Registry(store)
+
+    @app.exception_handler(RegistryError)
+    async def registry_error(_req: Request, exc: RegistryError) -> RegistryJSON:
+        return RegistryJSON({"error_code": exc.error_code, "message": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(404)
+    async def unknown_path(_req: Request, _exc: Exception) -> RegistryJSON:
+        return RegistryJSON({"error_code": 404, "message": "HTTP 404 Not Found"}, status_code=404)
+
+    @app.exception_handler(405)
+    async def bad_method(_req: Request, _exc: Exception) -> RegistryJSON:
+        return RegistryJSON({"error_code": 405, "message": "HTTP 405 Method Not Allowed"}, status_code=405)
+
+    def version_body(subject: str, version: int, schema_id: int, stored: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"subject": subject, "version": version, "id": schema_id,
+                               "schema": stored.text}
+        if stored.schema_type != "AVRO":
+            out["schemaType"] = stored.schema_type
+        if stored.references:
+            out["references"] = stored.references
+        return out
+
+    @app.get("/")
+    async def root() -> dict[str, Any]:
+        return {}
+
+    @app.get("/schemas/types")
+    async def types() -> list[str]:
+        return sorted(schema_types())
+
+    @app.get("/contexts")
+    async def contexts() -> list[str]:
+        return ["."]
+
+    @app.get("/subjects")
+    async def subjects(request: Request) -> list[str]:
+        names = await store.subjects(include_deleted=_flag(request, "deleted"))
+        prefix = request.query_params.get("subjectPrefix")
+        return [n for n in names if not prefix or n.startswith(prefix)]
+
+    @app.post("/subjects/{subject}")
+    async def lookup(subject: str, request: Request) -> dict[str, Any]:
+        v = await reg.lookup(subject, await _body(request), include_deleted=_flag(request, "deleted"))
+        stored = await store.get_schema(v.schema_id)
+        return version_body(subject, v.version, v.schema_id, stored)
+
+    @app.delete("/subjects/{subject}")
+    async def delete_subject(subject: str, request: Request) -> list[int]:
+        permanent = _flag(request, "permanent")
+        await reg.require_writable(subject)
+        every = await store.versions(subject, include_deleted=True)
+        if not every:
+            raise RegistryError(404, 40401, f"Subject '{subject}' not found.")
+        live = [v for v in every if not v.deleted]
+        if permanent and live:
+            raise RegistryError(404, 40405, f"Subject '{subject}' was not deleted first before being permanently deleted")
+        if not permanent and not live:
+            raise RegistryError(404, 40404, f"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently")
+        await store.delete_subject(subject, permanent=permanent)
+        return [v.version for v in (every if permanent else live)]
+
+    @app.get("/subjects/{subject}/versions")
+    async def versions(subject: str, request: Request) -> list[int]:
+        vs = await store.versions(subject, include_deleted=_flag(request, "deleted"))
+        if not vs:
+            raise RegistryError(404, 40401, f"Subject '{subject}' not found.")
+        return [v.version for v in vs]
+
+    @app.post("/subjects/{subject}/versions")
+    async def register(subject: str, request: Request) -> dict[str, Any]:
+        return {"id": await reg.register(subject, await _body(request))}
+
+    @app.get("/subjects/{subject}/versions/{version}")
+    async def get_version(subject: str, version: str, request: Request) -> dict[str, Any]:
+        v = await reg.version(subject, version, include_deleted=_flag(request, "deleted"))
+        return version_body(subject, v.version, v.schema_id, await store.get_schema(v.schema_id))
+
+    @app.get("/subjects/{subject}/versions/{version}/schema")
+    async def get_version_schema(subject: str, version: str, request: Request) -> Response:
+        v = await reg.version(subject, version, include_deleted=_flag(request, "deleted"))
+        stored = await store.get_schema(v.schema_id)
+        assert stored is not None
+        return PlainTextResponse(stored.text, media_type=CONTENT_TYPE)
+
+    @app.get("/subjects/{subject}/versions/{version}/referencedby")
+    async def referenced_by(subject: str, version: str) -> list[int]:
+        v = await reg.version(subject, version)
+        return await store.referenced_by(subject, v.version)
+
+    @app.delete("/subjects/{subject}/versions/{version}")
+    async def delete_version(subject: str, version: str, request: Request) -> int:
+        permanent = _flag(request, "permanent")
+        await reg.require_writable(subject)
+        v = await reg.version(subject, version, include_deleted=permanent)
+        if permanent and not v.deleted:
+            raise RegistryError(404, 40407, f"Subject '{subject}' Version {v.version} was not deleted first before being permanently deleted")
+        if await store.referenced_by(subject, v.version):
+            raise RegistryError(422, 42206, f"One or more references exist to the schema {{subject={subject},version={v.version}}}")
+        await store.delete_version(subject, v.version, permanent=permanent)
+        return v.version
+
+    @app.get("/schemas/ids/{schema_id}")
+    async def schema_by_id(schema_id: int) -> dict[str, Any]:
+        stored = await store.get_schema(schema_id)
+        if stored is None:
+            raise schema_not_found()
+        out: dict[str, Any] = {"schema": stored.text}
+        if stored.schema_type != "AVRO":
+            out["schemaType"] = stored.schema_type
+        if stored.references:
+            out["references"] = stored.references
+        return out
+
+    @app.get("/schemas/ids/{schema_id}/schema")
+    async def raw_schema_by_id(schema_id: int) -> Response:
+        stored = await store.get_schema(schema_id)
+        if stored is None:
+            raise schema_not_found()
+        return PlainTextResponse(stored.text, media_type=CONTENT_TYPE)
+
+    @app.get("/schemas/ids/{schema_id}/subjects")
+    async def subjects_of_schema(schema_id: int, request: Request) -> list[str]:
+        if await store.get_schema(schema_id) is None:
+            raise schema_not_found()
+        uses = await store.uses_of_schema(schema_id, include_deleted=_flag(request, "deleted"))
+        return sorted({u.subject for u in uses})
+
+    @app.get("/schemas/ids/{schema_id}/versions")
+    async def versions_of_schema(schema_id: int, request: Request) -> list[dict[str, Any]]:
+        if await store.get_schema(schema_id) is None:
+            raise schema_not_found()
+        uses = await store.uses_of_schema(schema_id, include_deleted=_flag(request, "deleted"))
+        return [{"subject": u.subject, "version": u.version} for u in uses]
+
+    async def _compat(subject: str, version: str | None, request: Request) -> dict[str, Any]:
+        candidate = await reg.candidate(await _body(request))
+        if version is None:
+            against = await store.versions(subject)
+            problems = await reg.incompatibilities(subject, candidate, against=against)
+        else:
+            try:
+                v = await reg.version(subject, version)
+            except RegistryError as exc:
+                if exc.error_code == 40401 and version in ("latest", "-1"):
+                    return {"is_compatible": True}  # nothing to be incompatible with
+                raise
+            level = await reg.compatibility(subject)
+            problems = await reg.incompatibilities(subject, candidate, level=level.replace("_TRANSITIVE", ""),
+                                                   against=[v])
+        out: dict[str, Any] = {"is_compatible": not problems}
+        if _flag(request, "verbose"):
+            out["messages"] = problems
+        return out
+
+    @app.post("/compatibility/subjects/{subject}/versions")
+    async def compatibility_all(subject: str, request: Request) -> dict[str, Any]:
+        return await _compat(subject, None, request)
+
+    @app.post("/compatibility/subjects/{subject}/versions/{version}")
+    async def compatibility_one(subject: str, version: str, request: Request) -> dict[str, Any]:
+        return await _compat(subject, version, request)
+
+    # -- config and mode ----------------------------------------------------------------
+
+    async def _set(subject: str, kind: str, request: Request, field: str, allowed: tuple[str, ...],
+                   code: int) -> dict[str, Any]:
+        body = await _body(request)
+        value = str(body.get(field) or "").upper()
+        if value not in allowed:
+            what = "compatibility level" if kind == "compatibility" else "mode"
+            raise RegistryError(422, code, f"Invalid {what} {body.get(field)!r}: use one of {list(allowed)}")
+        await store.set_setting(subject, kind, value)
+        return {field: value}
+
+    @app.get("/config")
+    async def get_global_config() -> dict[str, Any]:
+        return {"compatibilityLevel": await reg.compatibility(None)}
+
+    @app.put("/config")
+    async def put_global_config(request: Request) -> dict[str, Any]:
+        return await _set(GLOBAL, "compatibility", request, "compatibility", COMPATIBILITY_LEVELS, 42203)
+
+    @app.get("/config/{subject}")
+    async def get_config(subject: str, request: Request) -> dict[str, Any]:
+        level = await store.get_setting(subject, "compatibility")
+        if level is None:
+            if not _flag(request, "defaultToGlobal"):
+                raise RegistryError(404, 40408, f"Subject '{subject}' does not have subject-level compatibility configured")
+            level = await reg.compatibility(None)
+        return {"compatibilityLevel": level}
+
+    @app.put("/config/{subject}")
+    async def put_config(subject: str, request: Request) -> dict[str, Any]:
+        return await _set(subject, "compatibility", request, "compatibility", COMPATIBILITY_LEVELS, 42203)
+
+    @app.delete("/config/{subject}")
+    async def delete_config(subject: str) -> dict[str, Any]:
+        level = await store.get_setting(subject, "compatibility")
+        if level is None:
+            raise RegistryError(404, 40408, f"Subject '{subject}' does not have subject-level compatibility configured")
+        await store.delete_setting(subject, "compatibility")
+        return {"compatibilityLevel": level}
+
+    @app.get("/mode")
+    async def get_global_mode() -> dict[str, Any]:
+        return {"mode": await reg.mode(None)}
+
+    @app.put("/mode")
+    async def put_global_mode(request: Request) -> dict[str, Any]:
+        return await _set(GLOBAL, "mode", request, "mode", MODES, 42204)
+
+    @app.get("/mode/{subject}")
+    async def get_mode(subject: str, request: Request) -> dict[str, Any]:
+        mode = await store.get_setting(subject, "mode")
+        if mode is None:
+            if not _flag(request, "defaultToGlobal"):
+                raise RegistryError(404, 40409, f"Subject '{subject}' does not have subject-level mode configured")
+            mode = await reg.mode(None)
+        return {"mode": mode}
+
+    @app.put("/mode/{subject}")
+    async def put_mode(subject: str, request: Request) -> dict[str, Any]:
+        return await _set(subject, "mode", request, "mode", MODES, 42204)
+
+    @app.delete("/mode/{subject}")
+    async def delete_mode(subject: str) -> dict[str, Any]:
+        mode = await store.get_setting(subject, "mode")
+        if mode is None:
+            raise RegistryError(404, 40409, f"Subject '{subject}' does not have subject-level mode configured")
+        await store.delete_setting(subject, "mode")
+        return {"mode": mode}
+
+    @app.get("/associations/{rest:path}")
+    async def associations(rest: str) -> Response:
+        # New serializers ask for associations first and fall back to <topic>-value on 404.
+        raise RegistryError(404, 40401, "Associations are not supported; use subject names")
+
+    return app
