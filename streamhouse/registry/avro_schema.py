@@ -57,7 +57,28 @@ class AvroSchema:
         kinds = sorted(k.name for k in result.incompatibilities)
         where = sorted(result.locations)
         detail = "; ".join(sorted(str(m) for m in result.messages))
-        return [f"{', '.join(kinds)} at {', '.join(where) or '/'}: {detail}".rstrip(": ")]
+        fields = _fields_at_fault(self.parsed, writer.parsed)
+        blame = f" (fields: {', '.join(fields)})" if fields else ""
+        return [f"{', '.join(kinds)} at {', '.join(where) or '/'}{blame}: {detail}".rstrip(": ")]
+
+
+def _fields_at_fault(reader: avro.schema.Schema, writer: avro.schema.Schema) -> list[str]:
+    """For two records, the reader fields that break resolution (the checker's locations are coarse)."""
+    if not (isinstance(reader, avro.schema.RecordSchema) and isinstance(writer, avro.schema.RecordSchema)):
+        return []
+    written = {f.name: f for f in writer.fields}
+    checker = avro.compatibility.ReaderWriterCompatibilityChecker()
+    out = []
+    for field in reader.fields:
+        match = written.get(field.name)
+        if match is None:
+            if not field.has_default:
+                out.append(f"{field.name} (new, without a default)")
+            continue
+        result = checker.get_compatibility(field.type, match.type)
+        if result.compatibility is not avro.compatibility.SchemaCompatibilityType.compatible:
+            out.append(f"{field.name} ({match.type} cannot be read as {field.type})")
+    return out
 
 
 class AvroType:

@@ -90,6 +90,10 @@ class Registry:
         if not isinstance(text, str) or not text.strip():
             raise RegistryError(422, 42201, "Invalid schema: the body needs a non-empty 'schema' string")
         kind = schema_type(body.get("schemaType"))
+        if kind.name == "PROTOBUF":
+            from .protobuf_descriptor import from_serialized
+
+            text = from_serialized(text) or text
         references = body.get("references") or []
         if not isinstance(references, list):
             raise RegistryError(422, 42201, "Invalid schema: 'references' must be a list")
