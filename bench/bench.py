@@ -42,6 +42,7 @@ TOPICS = {
     "latency": "bench-latency",
     "many_producers": "bench-many",
 }
+GROUPS_TOPIC = "bench-groups"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -88,6 +89,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--many-seconds", type=float, default=5.0, help="window of the many-producers workload"
     )
     ap.add_argument("--partitions", type=int, default=3, help="partitions per topic")
+    ap.add_argument(
+        "--groups-stores",
+        default="s3",
+        help="stores on which the consumer-group workload runs (comma-separated, or 'none'); "
+        "one store by default because Tansu needs about 2 minutes per run of it",
+    )
+    ap.add_argument(
+        "--groups-partitions", type=int, default=6, help="partitions of the consumer-group topic"
+    )
+    ap.add_argument(
+        "--groups-records", type=int, default=50, help="records per partition of that topic"
+    )
+    ap.add_argument(
+        "--groups-repeats",
+        type=int,
+        default=3,
+        help="fresh groups for the single-consumer time to first record",
+    )
+    ap.add_argument(
+        "--groups-timeout",
+        type=float,
+        default=40.0,
+        help="bound of each consumer-group measurement (a timeout is reported as '> N s')",
+    )
     ap.add_argument(
         "--linger-ms", type=int, default=5, help="linger.ms of the throughput producers"
     )
@@ -142,6 +167,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for s in args.stores:
         if s not in STORES:
             ap.error(f"unknown store {s!r} (choose from {', '.join(STORES)})")
+    gs = args.groups_stores.strip().lower()
+    args.groups_stores = (
+        [] if gs in ("", "none") else [s.strip() for s in gs.split(",") if s.strip()]
+    )
+    for s in args.groups_stores:
+        if s not in STORES:
+            ap.error(f"unknown store {s!r} in --groups-stores (choose from {', '.join(STORES)})")
     return args
 
 
@@ -269,6 +301,16 @@ class Meter:
         return out
 
 
+def _rounded(v):
+    if isinstance(v, float):
+        return round(v, 2)
+    if isinstance(v, list):
+        return [_rounded(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    return v
+
+
 def run_one(broker: str, store: str, args, base: Path, tools: dict) -> dict:
     workdir = base / f"{store}-{broker}"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -309,6 +351,9 @@ def run_one(broker: str, store: str, args, base: Path, tools: dict) -> dict:
             run.bootstrap, args.ready_timeout, lambda: child.proc.poll() is None
         )
         wl.create_topics(run.bootstrap, list(TOPICS.values()), settings.partitions)
+        run_groups = store in args.groups_stores
+        if run_groups:
+            wl.create_topics(run.bootstrap, [GROUPS_TOPIC], args.groups_partitions)
         meter = Meter(run, s3)
 
         def measure(name: str, fn) -> None:
@@ -325,11 +370,21 @@ def run_one(broker: str, store: str, args, base: Path, tools: dict) -> dict:
             result["workloads"][name] = r
             summary = {
                 k: r[k]
-                for k in ("msgs_per_s", "mb_per_s", "p50_ms", "p99_ms", "puts_per_s", "error")
+                for k in (
+                    "msgs_per_s",
+                    "mb_per_s",
+                    "p50_ms",
+                    "p99_ms",
+                    "single_runs_s",
+                    "group_ready_s",
+                    "rebalance_s",
+                    "puts_per_s",
+                    "error",
+                )
                 if k in r
             }
             print(
-                f"  [{store}/{broker}] {name}: {json.dumps(summary, default=lambda x: round(x, 2))}",
+                f"  [{store}/{broker}] {name}: {json.dumps(_rounded(summary))}",
                 flush=True,
             )
 
@@ -368,6 +423,18 @@ def run_one(broker: str, store: str, args, base: Path, tools: dict) -> dict:
                 seconds=settings.many_seconds,
             ),
         )
+        if run_groups:
+            measure(
+                "groups",
+                lambda: wl.consumer_groups(
+                    bs,
+                    GROUPS_TOPIC,
+                    partitions=args.groups_partitions,
+                    per_partition=args.groups_records,
+                    repeats=args.groups_repeats,
+                    timeout=args.groups_timeout,
+                ),
+            )
         if child.proc.poll() is not None:
             result["status"] = "failed"
             result["error"] = f"broker exited with code {child.proc.returncode} during the run"
@@ -417,9 +484,16 @@ def main(argv: list[str] | None = None) -> int:
             "partitions",
             "linger_ms",
             "flush_budget",
+            "groups_stores",
+            "groups_partitions",
+            "groups_records",
+            "groups_repeats",
+            "groups_timeout",
             "streamhouse_args",
         )
     }
+
+    settings["groups_stores"] = ",".join(settings["groups_stores"]) or "none"
 
     tools: dict = {}
     availability: dict = {}

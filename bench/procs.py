@@ -294,6 +294,23 @@ def start_tansu(
     return run
 
 
+_SERVE_HELP: dict[tuple[str, ...], str] = {}
+
+
+def serve_flags(cmd: list[str]) -> str:
+    """`streamhouse serve --help` (cached), to pass only the flags this build knows."""
+    key = tuple(cmd)
+    if key not in _SERVE_HELP:
+        try:
+            out = subprocess.run(
+                [*cmd, "serve", "--help"], capture_output=True, text=True, timeout=60
+            )
+            _SERVE_HELP[key] = out.stdout + out.stderr
+        except Exception:
+            _SERVE_HELP[key] = ""
+    return _SERVE_HELP[key]
+
+
 def start_streamhouse(
     cmd: list[str],
     store: str,
@@ -330,8 +347,13 @@ def start_streamhouse(
         f"127.0.0.1:{run.http_port}",
         "--objects",
         run.storage_url,
-        *extra_args,
     ]
+    # Every listener on a free loopback port: the default ports (0.0.0.0:8081 for
+    # the schema registry) may be taken on a shared machine.
+    if "--registry-listen" in serve_flags(cmd) and "--registry-listen" not in extra_args:
+        run.extra["registry_port"] = free_port()
+        argv += ["--registry-listen", f"127.0.0.1:{run.extra['registry_port']}"]
+    argv += extra_args
     run.extra["argv"] = argv
     run.child = Child(
         "streamhouse", argv, workdir / "streamhouse.log", env=env, cwd=workdir

@@ -49,6 +49,35 @@ METRICS = [
 ]
 THROUGHPUT_KEYS = ["p100_msgs", "p1k_msgs", "f100_msgs", "f1k_msgs"]
 
+# consumer groups: (key, value field, timed-out field, label); seconds, lower is better
+GROUP_METRICS = [
+    (
+        "single_median",
+        "single_median_s",
+        "single_median_timed_out",
+        "1 consumer, fresh group: subscribe → first record, median of {repeats}",
+    ),
+    (
+        "single_max",
+        "single_max_s",
+        "single_max_timed_out",
+        "1 consumer, fresh group: subscribe → first record, max of {repeats}",
+    ),
+    (
+        "group_ready",
+        "group_ready_s",
+        "group_ready_timed_out",
+        "{size} consumers, fresh group: subscribe → each has a record and all {parts} partitions assigned",
+    ),
+    (
+        "rebalance",
+        "rebalance_s",
+        "rebalance_timed_out",
+        "a member of the {size} leaves (close()) → the other {rest} own all {parts} partitions",
+    ),
+]
+FIRST_RECORD_TARGET_S = 1.0
+
 
 def _get(results: dict, store: str, broker: str, workload: str, field: str):
     r = results["runs"].get(store, {}).get(broker)
@@ -59,6 +88,75 @@ def _get(results: dict, store: str, broker: str, workload: str, field: str):
         return None
     v = w.get(field)
     return v if isinstance(v, (int, float)) else None
+
+
+def _groups(results: dict, store: str, broker: str) -> dict | None:
+    r = results["runs"].get(store, {}).get(broker)
+    if not r or r.get("status") != "ok":
+        return None
+    return r.get("workloads", {}).get("groups")
+
+
+def _gfig(results: dict, store: str, broker: str, metric) -> tuple[float | None, bool]:
+    """(seconds, timed_out) of one consumer-group figure; (None, False) if absent."""
+    _key, field, tfield, _label = metric
+    g = _groups(results, store, broker)
+    if not g or "error" in g:
+        return None, False
+    v = g.get(field)
+    return (v if isinstance(v, (int, float)) else None), bool(g.get(tfield))
+
+
+def _gtimeout(results: dict) -> float:
+    return float(results.get("settings", {}).get("groups_timeout", 40))
+
+
+def _gfmt(v: float | None, timed_out: bool, timeout: float) -> str:
+    if timed_out:
+        return f"> {timeout:g} s"
+    if v is None:
+        return "—"
+    return f"{v:.2f} s"
+
+
+def _gratio(sh: tuple, ta: tuple, timeout: float) -> str:
+    (sv, st), (tv, tt) = sh, ta
+    if st and tt:
+        return "— (both timed out)"
+
+    def f(x: float) -> str:
+        return f"{x:.3f}×" if x < 0.1 else f"{x:.2f}×"
+
+    if st and tv:
+        return f"> {f(timeout / tv)}"
+    if tt and sv is not None:
+        return f"< {f(sv / timeout)}"
+    r = _ratio(sv, tv)
+    return "—" if r is None else f(r)
+
+
+def _glabel(results: dict, metric, store: str | None = None) -> str:
+    g: dict = {}
+    for st in results["runs"]:
+        if store is not None and st != store:
+            continue
+        for b in ("tansu", "streamhouse"):
+            g = g or (_groups(results, st, b) or {})
+    size = int(g.get("group_size", 3))
+    return metric[3].format(
+        repeats=int(g.get("repeats", results.get("settings", {}).get("groups_repeats", 3))),
+        size=size,
+        rest=size - 1,
+        parts=int(g.get("partitions", results.get("settings", {}).get("groups_partitions", 6))),
+    )
+
+
+def _groups_stores(results: dict) -> list[str]:
+    return [
+        s
+        for s in results["runs"]
+        if any(_groups(results, s, b) is not None for b in ("tansu", "streamhouse"))
+    ]
 
 
 def _fmt(v, unit: str) -> str:
@@ -188,6 +286,40 @@ def targets(results: dict) -> list[dict]:
                     "detail": "; ".join(rows),
                 }
             )
+
+    # 4. time to first record <= 1 s (consumer groups), per broker
+    timeout = _gtimeout(results)
+    gm = {m[0]: m for m in GROUP_METRICS}
+    for store in _groups_stores(results):
+        for b in ("streamhouse", "tansu"):
+            g = _groups(results, store, b)
+            name = (
+                f"Time to first record ≤ {FIRST_RECORD_TARGET_S:g} s (consumer group) — "
+                f"{BROKER_TITLE[b]}, {STORE_TITLE.get(store, store)}"
+            )
+            if g is None:
+                continue
+            if "error" in g:
+                out.append(
+                    {"target": name, "verdict": "n/a", "detail": f"workload failed: {g['error']}"}
+                )
+                continue
+            mx = _gfig(results, store, b, gm["single_max"])
+            md = _gfig(results, store, b, gm["single_median"])
+            gr = _gfig(results, store, b, gm["group_ready"])
+            checks = [mx, gr]
+            ok = all(not t and v is not None and v <= FIRST_RECORD_TARGET_S for v, t in checks)
+            firsts = g.get("group_member_first_record_s") or []
+            ftxt = "/".join("—" if f is None else f"{f:.2f}" for f in firsts)
+            detail = (
+                f"1 consumer: median {_gfmt(*md, timeout)}, max {_gfmt(*mx, timeout)} "
+                f"({g.get('repeats')} fresh groups); group of {g.get('group_size')}: "
+                f"{_gfmt(*gr, timeout)} until every member has a record and all "
+                f"{g.get('partitions')} partitions are assigned"
+                + (f" (members' first records at {ftxt} s)" if firsts else "")
+                + ". Both must be ≤ 1 s."
+            )
+            out.append({"target": name, "verdict": "met" if ok else "not met", "detail": detail})
     return out
 
 
@@ -210,7 +342,15 @@ def chart(results: dict, path: Path) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     from matplotlib.transforms import blended_transform_factory
 
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9.5))
+    gstores = _groups_stores(results)
+    if gstores:
+        fig = plt.figure(figsize=(13, 13.5))
+        gs = fig.add_gridspec(3, 2, height_ratios=[1, 1, 0.85])
+        axes = [[fig.add_subplot(gs[r, c]) for c in range(2)] for r in range(2)]
+        gax = fig.add_subplot(gs[2, :])
+    else:
+        fig, axes = plt.subplots(2, 2, figsize=(13, 9.5))
+        gax = None
     fig.suptitle(
         f"StreamHouse vs Tansu — {results['meta']['date']}\n{results['meta']['command']}",
         fontsize=10,
@@ -387,15 +527,162 @@ def chart(results: dict, path: Path) -> None:
             fontsize=11,
             color="red",
         )
+    if gax is not None:
+        timeout = _gtimeout(results)
+        series = [(s, b) for s in gstores for b in brokers]
+        width = 0.8 / max(1, len(series))
+        top = timeout
+        for i, (s, b) in enumerate(series):
+            xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(GROUP_METRICS))]
+            for x, gmet in zip(xs, GROUP_METRICS, strict=False):
+                v, timed_out = _gfig(results, s, b, gmet)
+                if timed_out:
+                    gax.bar(
+                        x,
+                        timeout,
+                        width,
+                        color=colors[b],
+                        hatch="xx",
+                        alpha=0.45,
+                        edgecolor="black",
+                        linewidth=0.4,
+                    )
+                    gax.text(x, timeout, f">{timeout:g} s", ha="center", va="bottom", fontsize=6)
+                elif v is not None:
+                    gax.bar(
+                        x,
+                        v,
+                        width,
+                        color=colors[b],
+                        hatch=hatch.get(s, ""),
+                        edgecolor="black",
+                        linewidth=0.4,
+                    )
+                    gax.text(
+                        x,
+                        v,
+                        f"{v:.2f}" if v < 10 else f"{v:.0f}",
+                        ha="center",
+                        va="bottom",
+                        fontsize=6,
+                    )
+                    top = max(top, v)
+                else:
+                    gax.text(
+                        x,
+                        0.02,
+                        "n/a",
+                        ha="center",
+                        va="bottom",
+                        fontsize=6,
+                        rotation=90,
+                        transform=blended_transform_factory(gax.transData, gax.transAxes),
+                    )
+        gax.set_yscale("log")
+        gax.set_ylim(0.05, top * 2.5)
+        gax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        gax.yaxis.set_major_formatter(plain)
+        gax.yaxis.set_minor_formatter(NullFormatter())
+        gax.axhline(
+            FIRST_RECORD_TARGET_S,
+            color="red",
+            linestyle="--",
+            linewidth=1,
+            label=f"target: first record ≤ {FIRST_RECORD_TARGET_S:g} s",
+        )
+        gax.legend(loc="upper right", fontsize=7)
+        gax.set_xticks(range(len(GROUP_METRICS)))
+        gax.set_xticklabels(
+            [
+                _glabel(results, gmet).replace(": ", ":\n", 1).replace(" → ", " →\n", 1)
+                for gmet in GROUP_METRICS
+            ],
+            fontsize=7,
+        )
+        gax.set_ylabel("s")
+        gax.set_title(
+            "Consumer groups (seconds, lower is better; hatched × = timed out; "
+            + ", ".join(STORE_TITLE.get(s, s) for s in gstores)
+            + " store)",
+            fontsize=10,
+        )
+        gax.grid(axis="y", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.935))
-    fig.tight_layout(rect=(0, 0, 1, 0.89))
+    top_rect = 0.945 if gax is not None else 0.89
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=2,
+        fontsize=8,
+        bbox_to_anchor=(0.5, 0.958 if gax is not None else 0.935),
+    )
+    fig.tight_layout(rect=(0, 0, 1, top_rect))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 # ----------------------------------------------------------------- markdown
+
+
+def _groups_section(results: dict, store: str) -> list[str]:
+    timeout = _gtimeout(results)
+    g_any = _groups(results, store, "streamhouse") or _groups(results, store, "tansu") or {}
+    L = [f"### Consumer groups — {STORE_TITLE.get(store, store)}", ""]
+    L.append(
+        f"Topic of {g_any.get('partitions', '?')} partitions holding {g_any.get('records', '?')} "
+        f"records of 100 B; librdkafka group defaults (classic protocol, eager range/roundrobin, "
+        f"heartbeat.interval.ms 3 s), auto.offset.reset=earliest; each figure bounded by "
+        f"{timeout:g} s. The remaining members of a group learn of a rebalance from a "
+        f"heartbeat answer, so the last figure includes up to one heartbeat interval of "
+        f"client-side wait on either broker."
+    )
+    L.append("")
+    L.append("| figure (seconds; lower is better) | Tansu | StreamHouse | StreamHouse / Tansu |")
+    L.append("| --- | ---: | ---: | ---: |")
+
+    def cell(b: str, gmet, fig: tuple) -> str:
+        g = _groups(results, store, b) or {}
+        if gmet[0] == "rebalance" and g.get("rebalance_skipped"):
+            return "not measured"
+        return _gfmt(*fig, timeout)
+
+    for gmet in GROUP_METRICS:
+        ta = _gfig(results, store, "tansu", gmet)
+        sh = _gfig(results, store, "streamhouse", gmet)
+        L.append(
+            f"| {_glabel(results, gmet, store)} | {cell('tansu', gmet, ta)} | "
+            f"{cell('streamhouse', gmet, sh)} "
+            f"| {_gratio(sh, ta, timeout)} |"
+        )
+    L.append("")
+    for b in ("tansu", "streamhouse"):
+        g = _groups(results, store, b)
+        if not g:
+            continue
+        if "error" in g:
+            L.append(f"- {BROKER_TITLE[b]}: workload failed — {g['error']}")
+            continue
+        runs = ", ".join(
+            f"> {timeout:g}" if v is None else f"{v:.2f}" for v in g.get("single_runs_s", [])
+        )
+        firsts = ", ".join(
+            "—" if v is None else f"{v:.2f}" for v in g.get("group_member_first_record_s", [])
+        )
+        bits = [f"1-consumer runs {runs} s", f"group members' first records {firsts} s"]
+        if g.get("leave_close_s") is not None:
+            bits.append(f"close() of the leaving member took {g['leave_close_s'] * 1000:.0f} ms")
+        if g.get("rebalance_skipped"):
+            bits.append(f"rebalance not measured: {g['rebalance_skipped']}")
+        errs = (g.get("single_errors") or []) + (g.get("group_errors") or [])
+        if errs:
+            bits.append("consumer errors: " + "; ".join(f"`{e}`" for e in errs[:3]))
+        if g.get("single_unclosed") or g.get("group_unclosed"):
+            bits.append("some consumers did not close within 15 s")
+        L.append(f"- {BROKER_TITLE[b]}: " + "; ".join(bits))
+    L.append("")
+    return L
 
 
 def markdown(results: dict, chart_rel: str) -> str:
@@ -548,6 +835,14 @@ def markdown(results: dict, chart_rel: str) -> str:
             if cpu:
                 L.append(f"- {BROKER_TITLE[b]} broker CPU (100% = one core): " + ", ".join(cpu))
         L.append("")
+        if store in _groups_stores(results):
+            L.extend(_groups_section(results, store))
+        elif results.get("settings", {}).get("groups_stores") not in (None, ""):
+            L.append(
+                f"_Consumer groups: not run on this store (`--groups-stores "
+                f"{results['settings']['groups_stores']}`)._"
+            )
+            L.append("")
 
     L.append("## Notes")
     L.append("")

@@ -358,7 +358,9 @@ def _fill_group_topic(bootstrap: str, topic: str, partitions: int, per_partition
             p.produce(topic, b"g" * 100, key=str(i).encode(), partition=part, on_delivery=errs)
     left = p.flush(30)
     if left or errs.count:
-        raise RuntimeError(f"group topic not filled: {left} unflushed, {errs.count} errors ({errs.first})")
+        raise RuntimeError(
+            f"group topic not filled: {left} unflushed, {errs.count} errors ({errs.first})"
+        )
     return partitions * per_partition
 
 
