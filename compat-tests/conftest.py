@@ -148,9 +148,9 @@ def broker(request, tmp_path_factory) -> Broker:
     data_dir = work / "data"
     data_dir.mkdir()
     log_path = work / "streamhouse.log"
-    kafka_port, http_port = _free_port(), _free_port()
-    while http_port == kafka_port:
-        http_port = _free_port()
+    kafka_port, http_port, registry_port = _free_port(), _free_port(), _free_port()
+    while len({kafka_port, http_port, registry_port}) < 3:
+        http_port, registry_port = _free_port(), _free_port()
     cmd = [
         exe,
         "serve",
@@ -162,6 +162,8 @@ def broker(request, tmp_path_factory) -> Broker:
         "127.0.0.1",
         "--http-listen",
         f"127.0.0.1:{http_port}",
+        "--registry-listen",
+        f"127.0.0.1:{registry_port}",
     ]
     log_f = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=log_f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

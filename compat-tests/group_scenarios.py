@@ -359,9 +359,7 @@ class Member:
                 f"{len(self.commits_ok)} commits ok, {len(self.commit_failures)} failed"
             ]
             for t, label, parts, owned in self.rebalance_log[-8:]:
-                lines.append(
-                    f"    +{t - self.t_started:6.2f}s {label} {parts} -> owns {owned}"
-                )
+                lines.append(f"    +{t - self.t_started:6.2f}s {label} {parts} -> owns {owned}")
             for f in self.commit_failures[:4]:
                 lines.append(f"    commit failed ({f['where']}): {f['error']} {f['offsets']}")
             for e in self.errors[:6]:
@@ -473,10 +471,9 @@ class ProcessMember(Member):
 class PythonClient:
     """A Python client: its driver class runs in a thread or a child process."""
 
-    def __init__(self, name: str, driver_cls: type[BaseDriver], *, supports_cooperative=False):
+    def __init__(self, name: str, driver_cls: type[BaseDriver]) -> None:
         self.name = name
         self.driver_cls = driver_cls
-        self.supports_cooperative = supports_cooperative
 
     def start(self, spec: MemberSpec, tracker: Tracker, log_dir: Path, process: bool) -> Member:
         if not process:
@@ -502,7 +499,9 @@ class NodeClient:
 class GroupTest:
     """Per-test context: creates topics and groups, starts members, cleans up."""
 
-    def __init__(self, bootstrap: str, client: PythonClient | NodeClient, test_name: str, tmp: Path):
+    def __init__(
+        self, bootstrap: str, client: PythonClient | NodeClient, test_name: str, tmp: Path
+    ):
         self.bootstrap = bootstrap
         self.client = client
         self.tracker = Tracker()
@@ -599,7 +598,11 @@ def produce(
         if timestamps is not None:
             kw["timestamp"] = timestamps[i]
         producer.produce(
-            topic, value=value.encode(), partition=parts[i % len(parts)], on_delivery=on_delivery, **kw
+            topic,
+            value=value.encode(),
+            partition=parts[i % len(parts)],
+            on_delivery=on_delivery,
+            **kw,
         )
         if duration and i % chunk == chunk - 1:
             producer.poll(0)
@@ -693,7 +696,10 @@ def wait_consumed(g: GroupTest, produced: Produced, timeout=CONSUME_TIMEOUT_S) -
     def state():
         snap = g.tracker.snapshot()
         missing = [v for v in produced.order if v not in snap]
-        return f"{len(missing)} of {len(produced.order)} not consumed, e.g. {missing[:3]}\n" + g.state()
+        return (
+            f"{len(missing)} of {len(produced.order)} not consumed, e.g. {missing[:3]}\n"
+            + g.state()
+        )
 
     return wait_until(
         lambda: g.tracker.has_all(produced.order), timeout, "every record to be consumed", state
@@ -727,7 +733,7 @@ def check_exactly_once(g: GroupTest, produced: Produced, what: str) -> dict[str,
             continue
         ds = sorted(ds, key=lambda d: d.t)
         bad = []
-        for first, again in zip(ds, ds[1:]):
+        for first, again in zip(ds, ds[1:], strict=False):
             m = members[first.member]
             covered = [
                 (tc, offs[first.partition])
@@ -743,11 +749,29 @@ def check_exactly_once(g: GroupTest, produced: Produced, what: str) -> dict[str,
                 )
         (unexplained if bad else explained).append(bad[0] if bad else v)
     failures = sum(len(m.commit_failures) for m in g.members)
+    # A member commits in its revoke callback before it rejoins, so with the
+    # generation it still holds while the group prepares to rebalance: a
+    # broker must accept that commit, or the next owner redelivers.
+    revoke_failures = [
+        f"{m.name}: {f['error']} {f['offsets']}"
+        for m in g.members
+        for f in m.commit_failures
+        if f["where"] == "revoke"
+    ]
     problems = []
+    if revoke_failures:
+        problems.append(
+            f"{len(revoke_failures)} commits in the revoke callback (before rejoining) failed, "
+            f"e.g. {revoke_failures[:3]}"
+        )
     if lost:
-        problems.append(f"{len(lost)} of {len(produced.order)} records never consumed, e.g. {lost[:3]}")
+        problems.append(
+            f"{len(lost)} of {len(produced.order)} records never consumed, e.g. {lost[:3]}"
+        )
     if misplaced:
-        problems.append(f"{len(misplaced)} records at the wrong partition/offset, e.g. {misplaced[:3]}")
+        problems.append(
+            f"{len(misplaced)} records at the wrong partition/offset, e.g. {misplaced[:3]}"
+        )
     if foreign:
         problems.append(f"{len(foreign)} records nobody produced, e.g. {foreign[:3]}")
     if unexplained:
@@ -759,7 +783,16 @@ def check_exactly_once(g: GroupTest, produced: Produced, what: str) -> dict[str,
         f"{what}: " + "; ".join(problems) + f"\n({len(explained)} redeliveries after "
         f"{failures} failed commits are allowed)\n" + g.state()
     )
-    return {"records": len(produced.order), "redelivered": len(explained), "failed_commits": failures}
+    return {
+        "records": len(produced.order),
+        "redelivered": len(explained),
+        "failed_commits": failures,
+    }
+
+
+def note(g: GroupTest, msg: str) -> None:
+    """A measurement for the log (pytest -rP or -s shows it)."""
+    print(f"[{g.client.name}] {msg}", flush=True)
 
 
 def errors_of(members: Iterable[Member]) -> list[str]:
@@ -791,6 +824,8 @@ def scenario_exactly_once(g: GroupTest, n_members: int = 3, n_records: int = 300
     wait_stable(g, members)
     wait_consumed(g, produced)
     stats = check_exactly_once(g, produced, f"{n_members} members, {n_records} records")
+    per_member = {m.name: (len(m.records), m.n_assign, m.n_revoke) for m in members}
+    note(g, f"exactly once: {stats}; per member (records, assigns, revokes): {per_member}")
     assert_no_fatal_errors(g)
     return stats
 
@@ -822,6 +857,9 @@ def scenario_clean_leave(g: GroupTest) -> float:
         g.state,
     )
     took = time.monotonic() - t0
+    note(
+        g, f"clean leave: others own everything {took:.2f}s after close() ({close_s:.2f}s in close)"
+    )
     produced.merge(produce(g.bootstrap, topic, 600, tag=f"{group} after"))
     wait_consumed(g, produced)
     check_exactly_once(g, produced, "after a clean leave")
@@ -849,6 +887,7 @@ def scenario_kill(g: GroupTest) -> float:
         g.state,
     )
     took = time.monotonic() - t0
+    note(g, f"SIGKILL: partitions {victim_parts} moved after {took:.2f}s")
     produced.merge(produce(g.bootstrap, topic, 600, tag=f"{group} after"))
     wait_consumed(g, produced)
     check_exactly_once(g, produced, "after SIGKILL of a member")
@@ -865,7 +904,9 @@ def scenario_resume_from_commit(g: GroupTest) -> dict[int, int]:
     topic, group = g.topic(), g.group()
     produced = produce(g.bootstrap, topic, 60, tag=f"{group} first")  # 10 per partition
     first = g.start("first", topic, group, stop_after=23, max_poll_records=5)
-    wait_until(first.closed.is_set, JOIN_TIMEOUT_S, "the first consumer to stop after 23 records", g.state)
+    wait_until(
+        first.closed.is_set, JOIN_TIMEOUT_S, "the first consumer to stop after 23 records", g.state
+    )
     assert_no_fatal_errors(g)
     assert len(first.records) == 23, g.state()
     assert not first.commit_failures, g.state()
@@ -909,7 +950,9 @@ def scenario_offset_reset(g: GroupTest) -> None:
     assert sorted(early.values) == sorted(old.order), "earliest: not exactly the old records"
 
     late = g.start("latest", topic, g.group("latest"), auto_offset_reset="latest")
-    wait_until(lambda: owns_all([late]), JOIN_TIMEOUT_S, "the latest consumer's assignment", g.state)
+    wait_until(
+        lambda: owns_all([late]), JOIN_TIMEOUT_S, "the latest consumer's assignment", g.state
+    )
     # Its position is only resolved (ListOffsets latest) some time after the
     # assignment; records produced before that are legitimately skipped. So
     # produce rounds until it has seen new records on every partition, then
@@ -960,6 +1003,7 @@ def scenario_cooperative(g: GroupTest) -> dict:
     produced = producer.wait()
     wait_consumed(g, produced)
     stats = check_exactly_once(g, produced, "cooperative-sticky")
+    note(g, f"cooperative-sticky: {stats}")
     assert_no_fatal_errors(g)
     return stats
 
@@ -980,9 +1024,14 @@ def scenario_static_membership(g: GroupTest) -> float:
     t0 = time.monotonic()
     a.close()  # a static member sends no LeaveGroup
     a2 = g.start("a-again", topic, group, instance_id=f"{group}-a")
-    wait_until(lambda: bool(a2.owned), session_s, "the restarted static member's assignment", g.state)
+    wait_until(
+        lambda: bool(a2.owned), session_s, "the restarted static member's assignment", g.state
+    )
     took = time.monotonic() - t0
-    assert a2.owned == a_parts, f"restarted static member got {sorted(a2.owned)}, had {sorted(a_parts)}"
+    note(g, f"static restart: assignment back after {took:.2f}s")
+    assert a2.owned == a_parts, (
+        f"restarted static member got {sorted(a2.owned)}, had {sorted(a_parts)}"
+    )
     # Watch the other member for longer than the session timeout: the old
     # incarnation must not expire and trigger a rebalance either.
     produced.merge(produce(g.bootstrap, topic, 60, tag=f"{group} after"))
@@ -1006,6 +1055,7 @@ def scenario_first_record_latency(g: GroupTest) -> float:
     wait_until(lambda: m.t_first_record is not None, 15.0, "the first record", g.state)
     assert m.t_subscribing is not None, g.state()
     took = m.t_first_record - m.t_subscribing
+    note(g, f"first record {took:.3f}s after subscribe()")
     assert took <= FIRST_RECORD_BUDGET_S, (
         f"first record {took:.2f}s after subscribe(), budget {FIRST_RECORD_BUDGET_S}s\n" + g.state()
     )

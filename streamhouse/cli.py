@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
+    except OSError as exc:  # a port in use, an unreachable catalogue or store
+        print(f"streamhouse: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

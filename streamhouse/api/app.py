@@ -61,17 +61,29 @@ class HttpServer:
             timeout_graceful_shutdown=5,
         )
         self.server = _EmbeddedServer(config)
+        self.address = f"{host}:{port}"
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.server.serve(), name="http")
+        self._task = asyncio.create_task(self._serve(), name="http")
         while not self.server.started:
             if self._task.done():
-                self._task.result()  # raises the bind error
-                raise RuntimeError("the HTTP server stopped while starting")
+                self._task.result()  # raises the OSError of _serve
+                raise OSError(f"cannot serve HTTP on {self.address}")
             await asyncio.sleep(0.01)
+
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve()
+        except SystemExit:
+            # uvicorn logs a bind error and calls sys.exit(): a SystemExit inside a task
+            # would stop the whole event loop, so it becomes an ordinary error here.
+            raise OSError(f"cannot serve HTTP on {self.address} (is the port in use?)") from None
 
     async def stop(self) -> None:
         self.server.should_exit = True
-        if self._task is not None:
-            await self._task
+        if self._task is None:
+            return
+        if self._task.done():
+            return  # it failed to start, and start() reported why
+        await self._task

@@ -212,6 +212,7 @@ class _Decl:
     kind: str  # "message" or "enum"
     package: str
     node: ast.Message | ast.Group | ast.Enum | None  # None for well-known types
+    syntax: str | None = None  # of the file that declares it
 
 
 def _join(prefix: str, name: str) -> str:
@@ -228,11 +229,13 @@ class _Loader:
         self.messages: dict[str, _Message] = {}
 
     def load(self, file: ast.File, what: str) -> None:
+        if file.syntax not in (None, "proto2", "proto3"):
+            raise InvalidSchema(f"{what}: unknown syntax {file.syntax!r}")
         package = next((e.name for e in file.file_elements if isinstance(e, ast.Package)), "")
         for element in file.file_elements:
             if isinstance(element, ast.Import):
                 self.load_import(element.name, what)
-        self.declare(file.file_elements, package, package, what)
+        self.declare(file.file_elements, package, package, file.syntax, what)
 
     def load_import(self, name: str, importer: str) -> None:
         if name in self.loaded:
@@ -253,18 +256,20 @@ class _Loader:
                 "nor a well-known file (google/protobuf/*.proto, google/type/*.proto)"
             )
 
-    def declare(self, elements: Iterable[Any], scope: str, package: str, what: str) -> None:
+    def declare(
+        self, elements: Iterable[Any], scope: str, package: str, syntax: str | None, what: str
+    ) -> None:
         for element in elements:
             if isinstance(element, ast.Message | ast.Group | ast.Enum):
                 full = _join(scope, element.name)
                 if full in self.decls and self.decls[full].node is not element:
                     raise InvalidSchema(f"{what}: {full} is declared twice")
                 kind = "enum" if isinstance(element, ast.Enum) else "message"
-                self.decls[full] = _Decl(kind, package, element)
+                self.decls[full] = _Decl(kind, package, element, syntax)
                 if not isinstance(element, ast.Enum):
-                    self.declare(element.elements, full, package, what)
+                    self.declare(element.elements, full, package, syntax, what)
             elif isinstance(element, ast.OneOf):
-                self.declare(element.elements, scope, package, what)  # groups in a oneof
+                self.declare(element.elements, scope, package, syntax, what)  # groups in a oneof
 
     def resolve(self, name: str, scope: str) -> str | None:
         """The full name `name` means inside `scope` (protobuf's innermost-first lookup)."""
@@ -277,7 +282,7 @@ class _Loader:
                 return candidate
         return None
 
-    def build(self, syntax: str | None) -> None:
+    def build(self) -> None:
         for full, decl in self.decls.items():
             if decl.kind != "message":
                 continue
@@ -285,7 +290,7 @@ class _Loader:
                 self.messages[full] = _Message(full, decl.package, defined=False)
             else:
                 assert isinstance(decl.node, ast.Message | ast.Group)
-                self.messages[full] = self.message(full, decl, decl.node, syntax)
+                self.messages[full] = self.message(full, decl, decl.node, decl.syntax)
 
     def message(
         self, full: str, decl: _Decl, node: ast.Message | ast.Group, syntax: str | None
@@ -387,17 +392,15 @@ class ProtobufType:
 
     def parse(self, text: str, references: dict[str, str]) -> ProtobufSchema:
         file = _parse_file(text, "schema")
-        if file.syntax not in (None, "proto2", "proto3"):
-            raise InvalidSchema(f"schema: unknown syntax {file.syntax!r}")
         loader = _Loader(references)
         loader.load(file, "schema")
-        loader.build(file.syntax)
+        loader.build()
         package = next((e.name for e in file.file_elements if isinstance(e, ast.Package)), "")
         top = [_join(package, e.name) for e in file.file_elements if isinstance(e, ast.Message)]
         return ProtobufSchema(
             canonical=_canonical(text),
             package=package,
-            syntax=file.syntax or "proto2",
+            syntax=file.syntax or (f"edition {file.edition}" if file.edition else "proto2"),
             messages=top,
             types=loader.messages,
         )
@@ -450,7 +453,8 @@ def _canonical(text: str) -> str:
         if line == "}" and token != ";":
             flush()  # a block's end, not followed by the `;` of an option's value
         if inline or token not in ("{", "}", ";"):
-            if line and token not in _NO_SPACE_BEFORE and previous not in _NO_SPACE_AFTER:
+            glued = token in _NO_SPACE_BEFORE or previous in _NO_SPACE_AFTER
+            if line and not glued and not (token == "<" and previous == "map"):
                 line += " "
             line += token
             if token in ("[", "("):
@@ -604,7 +608,7 @@ class _Diff:
     def types(self, where: str, wt: _Type, rt: _Type, wl: str | None, rl: str | None) -> list[str]:
         w_kind, r_kind = _kind(wt), _kind(rt)
         if w_kind != r_kind:
-            return [f"{where}: type changed from {w_kind} {wt} to {r_kind} {rt}"]
+            return [f"{where}: type changed from {_show(wt)} to {_show(rt)}"]
         if w_kind == "map":
             assert wt.key and wt.value and rt.key and rt.value
             return self.types(f"{where} key", wt.key, rt.key, None, None) + self.types(
@@ -626,9 +630,10 @@ class _Diff:
             (wl is not None and rl is not None and wl != rl)
             or (wl == "repeated") != (rl == "repeated")
         ):
+            why = "packed numbers are not a singular value" if "repeated" in (wl, rl) else ""
             return [
                 f"{where}: label changed from {wl or 'singular'} to {rl or 'singular'}, "
-                "which numeric fields cannot do (a packed repeated field is not a singular one)"
+                f"which a numeric field cannot do{f' ({why})' if why else ''}"
             ]
         return []
 
@@ -636,6 +641,10 @@ class _Diff:
     def _package(schema: ProtobufSchema, full: str) -> str:
         message = schema.types.get(full)
         return message.package if message else ""
+
+
+def _show(t: _Type) -> str:
+    return str(t) if t.kind in ("scalar", "map") else f"{t.kind} {t.name}"
 
 
 def _kind(t: _Type) -> str:
