@@ -256,6 +256,10 @@ class Catalogue:
             "UPDATE agents SET heartbeat_at = $2 WHERE id = $1", agent_id, now_ms()
         )
 
+    async def mark_stopped(self, agent_id: AgentId) -> None:
+        """A graceful stop: the agent shows as stale at once."""
+        await self.driver.execute("UPDATE agents SET heartbeat_at = 0 WHERE id = $1", agent_id)
+
     async def list_agents(self) -> list[Agent]:
         rows = await self.driver.fetch(
             "SELECT id, broker_id, host, port, rack, agent_group, started_at, heartbeat_at"

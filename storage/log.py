@@ -120,6 +120,21 @@ class LogManager:
         await self.buffer.stop()
         if self.wal is not None:
             await self.wal.close()
+        await self.release_leases()
+
+    async def release_leases(self) -> None:
+        """Hand every partition back (after the final flush), so another agent takes it at once."""
+        for plog in list(self._logs.values()):
+            if not plog.is_leader:
+                continue
+            plog.is_leader = False
+            try:
+                await self.catalogue.release_lease(self.agent_id, plog.topic_id, plog.partition)
+                metrics.LEADER_CHANGES.labels("released").inc()
+            except Exception as exc:  # the lease then expires on its own
+                log.warning("lease_release_failed", topic=plog.topic_name,
+                            partition=plog.partition, error=str(exc))
+        metrics.PARTITIONS_LED.set(0)
 
     # -- topics ------------------------------------------------------------------------
 

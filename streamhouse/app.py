@@ -7,7 +7,7 @@ import signal
 
 import structlog
 
-from coordinator.catalogue import AgentId, Catalogue
+from coordinator.catalogue import AgentId, Catalogue, now_ms
 from coordinator.groups import GroupCoordinator
 from protocol.broker import Broker, BrokerOptions
 from storage.flush import FlushPolicy
@@ -38,6 +38,7 @@ class Agent:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         await self.catalogue.open()
+        await self._refuse_second_sqlite_agent(AgentId(s.resolved_agent_id()))
         host, port = split_host_port(s.kafka_listen)
         advertised_host = s.advertised_host or (
             host if host not in ("0.0.0.0", "::") else "localhost"
@@ -122,8 +123,26 @@ class Agent:
             await self.groups.stop()
         if self.logs is not None:
             await self.logs.stop()
+            try:
+                await self.catalogue.mark_stopped(self.logs.agent_id)
+            except Exception as exc:  # the heartbeat then just goes stale
+                log.warning("mark_stopped_failed", error=str(exc))
         await self.catalogue.close()
         log.info("stopped")
+
+    async def _refuse_second_sqlite_agent(self, agent_id: AgentId) -> None:
+        """SQLite is the single-agent default: a second live agent on it is refused."""
+        if self.catalogue.dialect != "sqlite":
+            return
+        recent = now_ms() - 3 * self.settings.lease_ttl_ms
+        for other in await self.catalogue.list_agents():
+            if other.id != agent_id and other.heartbeat_at >= recent:
+                raise OSError(
+                    f"agent {other.id} ({other.host}:{other.port}) is already running on the SQLite"
+                    f" catalogue {self.settings.catalogue_url}; SQLite serves one agent. Run several"
+                    " agents on PostgreSQL (--catalogue postgresql://...), or stop the other agent"
+                    f" and wait {3 * self.settings.lease_ttl_ms // 1000} s."
+                )
 
     def require_broker(self) -> Broker:
         if self.broker is None:

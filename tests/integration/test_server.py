@@ -3,6 +3,7 @@ and a round trip with the PostgreSQL catalogue and the S3 object store."""
 
 import time
 
+import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from kio.schema.errors import ErrorCode
@@ -124,3 +125,17 @@ def test_round_trip_on_postgresql_and_s3(server_factory, tmp_path, pg_url, s3_en
     for values in got.values():
         assert values == sorted(values)  # per-partition order kept
     server.stop()
+
+
+def test_a_second_agent_on_sqlite_is_refused(server_factory, tmp_path):
+    first = server_factory(tmp_path / "one").start()
+    catalogue = f"sqlite:///{tmp_path / 'one' / 'catalogue.db'}"
+    second = server_factory(tmp_path / "two", extra=["--catalogue", catalogue])
+    with pytest.raises(RuntimeError):
+        second.start()  # exits before listening
+    assert second.proc is not None and second.proc.wait(10) == 1
+    assert "SQLite serves one agent" in second.log()
+    first.stop()
+    # After a graceful stop the catalogue is free for another agent at once.
+    third = server_factory(tmp_path / "three", extra=["--catalogue", catalogue]).start()
+    third.stop()
