@@ -417,6 +417,17 @@ class Catalogue:
         )
         return [_partition(r) for r in rows]
 
+    async def list_all_partitions(self) -> list[PartitionState]:
+        rows = await self.driver.fetch(
+            f"SELECT {_PARTITION_COLS} FROM partitions ORDER BY topic_id, partition"
+        )
+        return [_partition(r) for r in rows]
+
+    async def live_agents(self, window_ms: int) -> list[Agent]:
+        """Agents whose last heartbeat is at most `window_ms` old."""
+        since = now_ms() - window_ms
+        return [a for a in await self.list_agents() if a.heartbeat_at >= since]
+
     async def get_partition(self, topic_id: TopicId, partition: int) -> PartitionState | None:
         row = await self.driver.fetchrow(
             f"SELECT {_PARTITION_COLS} FROM partitions WHERE topic_id = $1 AND partition = $2",

@@ -52,6 +52,7 @@ class Broker:
         self._handlers: dict[int, ModuleType] = {}
         self.supported: dict[int, tuple[int, int]] = {}
         self._server: asyncio.Server | None = None
+        self._live: tuple[float, list[Agent]] | None = None
         self._connections: set[asyncio.Task[None]] = set()
         from . import registry
 
@@ -63,6 +64,16 @@ class Broker:
     @property
     def node_id(self) -> int:
         return self.agent.broker_id
+
+    async def live_agents(self) -> list[Agent]:
+        """Live agents (this one included), by broker id; cached for a second."""
+        now = time.monotonic()
+        if self._live is None or now - self._live[0] > 1.0:
+            live = await self.catalogue.live_agents(self.logs.options.lease_ttl_ms)
+            if all(a.id != self.agent.id for a in live):
+                live.append(self.agent)
+            self._live = (now, sorted(live, key=lambda a: a.broker_id))
+        return self._live[1]
 
     # -- topics, shared by Metadata, Produce and the admin APIs ---------------------------
 

@@ -7,10 +7,12 @@ maps Kafka requests onto it and its answers (error names) onto ErrorCode.
 from __future__ import annotations
 
 import time
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
+from coordinator.catalogue import Agent
 from coordinator.groups import EMPTY
 from coordinator.offsets import CommittedOffset
 
@@ -43,26 +45,44 @@ def code(name: str) -> ErrorCode:
 
 async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     handler = _HANDLERS[request.api_key]
+    if request.api_key in (JOIN, SYNC, HEARTBEAT, LEAVE, OFFSET_COMMIT):
+        coordinator = await coordinator_for(broker, request.body.group_id)
+        if coordinator.id != broker.agent.id:
+            return _not_coordinator(request)
     return await handler(broker, request, conn)
+
+
+async def coordinator_for(broker: Broker, group_id: str) -> Agent:
+    """The one live agent that coordinates a group: a hash of its id over the live agents.
+
+    When agents come or go, groups move; their members get NOT_COORDINATOR, find the
+    new coordinator and rejoin (committed offsets are in the catalogue).
+    """
+    live = await broker.live_agents()
+    return live[zlib.crc32(group_id.encode()) % len(live)]
+
+
+def _not_coordinator(request: Request) -> dict[str, Any]:
+    if request.api_key == OFFSET_COMMIT:
+        return {"throttle_time": 0, "topics": [
+            {"name": t.name, "partitions": [
+                {"partition_index": p.partition_index, "error_code": ErrorCode.not_coordinator}
+                for p in t.partitions]}
+            for t in request.body.topics]}
+    return {"throttle_time": 0, "error_code": ErrorCode.not_coordinator, "generation_id": -1,
+            "members": []}
 
 
 async def find_coordinator(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     body = request.body
-    agent = broker.agent
     keys = list(getattr(body, "coordinator_keys", ()) or ())
     if request.api_version < 4:
         keys = [body.key]
-    entries = [
-        {
-            "key": k,
-            "node_id": agent.broker_id,
-            "host": agent.host,
-            "port": agent.port,
-            "error_code": 0,
-            "error_message": None,
-        }
-        for k in keys
-    ]
+    entries = []
+    for k in keys:
+        agent = await coordinator_for(broker, k)
+        entries.append({"key": k, "node_id": agent.broker_id, "host": agent.host,
+                        "port": agent.port, "error_code": 0, "error_message": None})
     if request.api_version < 4:
         return {"throttle_time": 0, **entries[0]}
     return {"throttle_time": 0, "coordinators": entries}

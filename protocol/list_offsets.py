@@ -39,6 +39,7 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                 continue
             try:
                 plog = await broker.logs.partition(topic, preq.partition_index)
+                await broker.logs.refresh(plog)
                 entry["leader_epoch"] = plog.leader_epoch
                 ts = preq.timestamp
                 if ts == LATEST:

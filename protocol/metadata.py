@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
-from coordinator.catalogue import Topic
+from coordinator.catalogue import Agent, Topic, now_ms
 
-from .cluster import brokers
+from .cluster import brokers, live_agents
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -18,19 +18,36 @@ if TYPE_CHECKING:
 VERSIONS = {3: (0, 12)}
 
 
-async def topic_entry(broker: Broker, topic: Topic) -> dict[str, Any]:
+async def topic_entry(broker: Broker, topic: Topic, live: list[Agent]) -> dict[str, Any]:
+    """Each partition's leader is its lease holder, if that agent is alive and the lease valid.
+
+    A partition nobody holds is taken by this agent on the spot, so clients never
+    wait for the lease keeper's next tick (a handoff completes at the next Metadata).
+    """
+    ids = {a.id: a.broker_id for a in live}
+    now = now_ms()
+    states = {s.partition: s for s in await broker.catalogue.list_partitions(topic.id)}
     partitions = []
     for p in range(topic.partition_count):
-        plog = await broker.logs.partition(topic, p)
-        leader = broker.node_id if plog.is_leader else -1
+        state = states.get(p)
+        leader, epoch = -1, state.leader_epoch if state else -1
+        if state is not None and state.leader_agent in ids and state.lease_expires_at > now:
+            leader = ids[state.leader_agent]
+            if state.leader_agent == broker.agent.id:
+                await broker.logs.partition(topic, p)  # keep the leader's log open
+        else:
+            plog = await broker.logs.take(topic.id, p)
+            if plog is not None:
+                leader, epoch = broker.node_id, plog.leader_epoch
+        replicas = [leader] if leader >= 0 else []
         partitions.append(
             {
                 "error_code": 0 if leader >= 0 else ErrorCode.leader_not_available,
                 "partition_index": p,
                 "leader_id": leader,
-                "leader_epoch": plog.leader_epoch,
-                "replica_nodes": [broker.node_id],
-                "isr_nodes": [broker.node_id],
+                "leader_epoch": epoch,
+                "replica_nodes": replicas,
+                "isr_nodes": replicas,
                 "offline_replicas": [],
             }
         )
@@ -50,11 +67,12 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
     if request.api_version == 0 and not requested:
         requested = None
     allow_auto = getattr(body, "allow_auto_topic_creation", True)
+    live = await live_agents(broker)
     topics: list[dict[str, Any]] = []
     if requested is None:
         for topic in await broker.catalogue.list_topics():
             broker.logs.update_topic(topic)
-            topics.append(await topic_entry(broker, topic))
+            topics.append(await topic_entry(broker, topic, live))
     else:
         for wanted in requested:
             name = wanted.name
@@ -84,11 +102,11 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                     }
                 )
                 continue
-            topics.append(await topic_entry(broker, topic))
+            topics.append(await topic_entry(broker, topic, live))
     return {
         "throttle_time": 0,
-        "brokers": await brokers(broker),
+        "brokers": await brokers(broker, live),
         "cluster_id": broker.options.cluster_id,
-        "controller_id": broker.node_id,
+        "controller_id": live[0].broker_id,
         "topics": topics,
     }

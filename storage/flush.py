@@ -32,7 +32,7 @@ from coordinator.catalogue import (
 from . import metrics
 from .cache import ReadCache
 from .errors import BufferFull, NotLeader
-from .objectstore import ObjectStore
+from .objectstore import ObjectStore, ObjectStoreUnavailable
 from .partition import PartitionLog, PendingBatch
 from .segment import ChunkEntry, encode_footer, flush_object_key
 from .wal import WriteAheadLog
@@ -290,10 +290,16 @@ class FlushBuffer:
                 return await op()  # type: ignore[misc]
             except asyncio.CancelledError:
                 raise
+            except ObjectStoreUnavailable as exc:
+                # The breaker is open: no request was sent. Wait for its cool-down (when one
+                # of the waiting uploads becomes the probe) instead of polling the store.
+                log.debug("flush_waits_for_store", step=what, retry_in=exc.retry_after)
+                await asyncio.sleep(max(exc.retry_after, 0.01))
             except Exception as exc:
                 metrics.FLUSH_FAILURES.inc()
-                log.warning("flush_retry", step=what, error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
+                wait = max(delay, getattr(exc, "retry_after", 0.0))
+                log.warning("flush_retry", step=what, error=str(exc), retry_in=wait)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, 2.0)
 
     def _apply(

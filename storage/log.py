@@ -31,6 +31,7 @@ from .errors import (
     UnknownPartition,
 )
 from .flush import FlushBuffer, FlushPolicy
+from .leases import LeaseKeeper
 from .objectstore import ObjectStore
 from .partition import PartitionLog, PendingBatch
 from .producers import AppendedBatch
@@ -110,7 +111,7 @@ class LogManager:
         self.buffer.start()
         if replay:
             await self._replay(replay)
-        self._tasks.append(asyncio.create_task(self._renew_leases(), name="lease-renewal"))
+        self._tasks.append(asyncio.create_task(LeaseKeeper(self).run(), name="leases"))
         self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
 
     async def stop(self) -> None:
@@ -230,10 +231,42 @@ class LogManager:
         return plog
 
     def _fenced(self, plog: PartitionLog) -> None:
+        self.drop(plog, reason="fenced")
+
+    def drop(self, plog: PartitionLog, *, reason: str) -> None:
+        """Forget a partition this agent no longer leads; it is reopened on next use."""
+        was_leader = plog.is_leader
         plog.is_leader = False
-        self._logs.pop(plog.key, None)
-        metrics.LEADER_CHANGES.labels("fenced").inc()
+        if self._logs.get(plog.key) is plog:
+            del self._logs[plog.key]
+        if was_leader:
+            metrics.LEADER_CHANGES.labels(reason).inc()
         metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
+
+    async def take(self, topic_id: TopicId, partition: int) -> PartitionLog | None:
+        """Try to lead a partition (free or expired lease); a cached follower view is replaced."""
+        current = self._logs.get((topic_id, partition))
+        if current is not None and current.is_leader:
+            return current
+        topic = await self.catalogue.get_topic_by_id(topic_id)
+        if topic is None:
+            return None
+        self._topics[topic.name] = topic
+        if current is not None:
+            del self._logs[current.key]
+        plog = await self.partition(topic, partition)
+        return plog if plog.is_leader else None
+
+    async def hand_off(self, topic_id: TopicId, partition: int, *, reason: str) -> None:
+        """Stop taking writes for a partition, flush what is buffered, release its lease."""
+        plog = self._logs.get((topic_id, partition))
+        if plog is not None and plog.is_leader:
+            plog.is_leader = False  # appends now answer NOT_LEADER_OR_FOLLOWER
+            await self.buffer.drain()
+            self.drop(plog, reason=reason)
+            plog.is_leader = False
+        await self.catalogue.release_lease(self.agent_id, topic_id, partition)
+        log.info("partition_handed_off", topic_id=topic_id, partition=partition, reason=reason)
 
     def open_logs(self) -> Iterable[PartitionLog]:
         return self._logs.values()
@@ -341,7 +374,25 @@ class LogManager:
 
     # -- read --------------------------------------------------------------------------
 
+    async def refresh(self, plog: PartitionLog, *, min_interval: float = 0.1) -> None:
+        """A follower view (another agent leads) catches up with the catalogue's chunk index."""
+        if plog.is_leader or time.monotonic() - plog.refreshed_at < min_interval:
+            return
+        plog.refreshed_at = time.monotonic()
+        state = await self.catalogue.get_partition(plog.topic_id, plog.partition)
+        if state is None:
+            return
+        if state.log_start_offset > plog.log_start_offset:
+            plog.drop_chunks_before(state.log_start_offset)
+        if state.high_watermark > plog.high_watermark:
+            start = plog.chunks[-1].last_offset + 1 if plog.chunks else state.log_start_offset
+            for chunk in await self.catalogue.list_chunks(plog.topic_id, plog.partition, start):
+                plog.add_chunk(chunk)
+            plog.advance(state.high_watermark)
+        plog.leader_epoch = state.leader_epoch
+
     async def read(self, plog: PartitionLog, offset: int, max_bytes: int) -> ReadResult:
+        await self.refresh(plog)
         hw = plog.high_watermark
         if offset < plog.log_start_offset or offset > hw:
             raise OffsetOutOfRange(
@@ -427,8 +478,14 @@ class LogManager:
         """Wait until any of the logs' high watermarks moves, or the timeout passes."""
         if timeout <= 0 or not logs:
             return
+        followers = [plog for plog in logs if not plog.is_leader]
+        if followers:
+            # Another agent leads these: their high watermarks move in the catalogue.
+            timeout = min(timeout, 0.1)
         futures = [plog.hw_changed() for plog in logs]
         await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for plog in followers:
+            await self.refresh(plog)
 
     # -- offsets -----------------------------------------------------------------------
 
@@ -463,16 +520,6 @@ class LogManager:
         return found
 
     # -- background --------------------------------------------------------------------
-
-    async def _renew_leases(self) -> None:
-        interval = self.options.lease_ttl_ms / 3000
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.catalogue.renew_leases(self.agent_id, self.options.lease_ttl_ms)
-                await self.catalogue.heartbeat(self.agent_id)
-            except Exception as exc:
-                log.warning("lease_renewal_failed", error=str(exc))
 
     async def _retention_loop(self) -> None:
         while True:

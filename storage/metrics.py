@@ -65,3 +65,28 @@ PRODUCER_LATENCY = Histogram(
     ["acks"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+THROTTLE_DECISIONS = Counter(
+    "streamhouse_throttle_decisions_total",
+    "Object store calls by throttle decision (allow, rate_limited, rejected, circuit_open)",
+    ["operation", "decision"],
+)
+THROTTLE_RATE = Gauge(
+    "streamhouse_throttle_rate_current",
+    "Current object store request rate limit (requests per second)",
+    ["operation"],
+)
+THROTTLE_BACKOFFS = Counter(
+    "streamhouse_throttle_backoffs_total",
+    "Rate limit decreases after a throttling answer (503, 429, SlowDown)",
+    ["operation"],
+)
+BREAKER_STATE = Gauge(
+    "streamhouse_circuit_breaker_state",
+    "Object store circuit breaker state: 1 for the current state, 0 for the others",
+    ["state"],
+)
+BREAKER_TRANSITIONS = Counter(
+    "streamhouse_circuit_breaker_transitions_total",
+    "Object store circuit breaker state changes",
+    ["from_state", "to_state"],
+)

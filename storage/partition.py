@@ -65,6 +65,7 @@ class PartitionLog:
         self.size_bytes = 0
         self.last_append_at = 0
         self._hw_changed: asyncio.Future[None] | None = None
+        self.refreshed_at = 0.0  # when a follower view last read the catalogue
         for chunk in chunks:
             self.add_chunk(chunk)
 

@@ -1,0 +1,91 @@
+"""Partition leases of this agent: renewal, fair share, handoff (DESIGN.md §7).
+
+Every tick the keeper renews this agent's leases (and its heartbeat), drops the
+partitions another agent took over (fenced), takes free or expired partitions up
+to its fair share of all partitions over the live agents, and hands back its
+surplus — after flushing it — when another agent has fewer than its share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import structlog
+
+from . import metrics
+
+if TYPE_CHECKING:
+    from .log import LogManager
+
+log = structlog.get_logger("streamhouse.leases")
+
+
+def fair_share(partitions: int, agent_ids: Sequence[str], agent_id: str) -> int:
+    """This agent's share: partitions spread as evenly as the count allows, by agent id order."""
+    ids = sorted(set(agent_ids) | {agent_id})
+    base, extra = divmod(partitions, len(ids))
+    return base + (1 if ids.index(agent_id) < extra else 0)
+
+
+class LeaseKeeper:
+    def __init__(self, logs: LogManager, *, tick_seconds: float | None = None) -> None:
+        self.logs = logs
+        self.ttl_ms = logs.options.lease_ttl_ms
+        self.tick = tick_seconds if tick_seconds is not None else min(self.ttl_ms / 3000, 1.0)
+        self._last_renew = 0.0
+
+    @property
+    def live_window_ms(self) -> int:
+        # Heartbeats come every ttl/3: an agent silent for a whole TTL is gone.
+        return self.ttl_ms
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick)
+            try:
+                await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the catalogue may be down: try again next tick
+                log.warning("lease_tick_failed", error=str(exc))
+
+    async def step(self) -> None:
+        cat = self.logs.catalogue
+        me = self.logs.agent_id
+        now = time.monotonic()
+        if now - self._last_renew >= self.ttl_ms / 3000:
+            await cat.renew_leases(me, self.ttl_ms)
+            await cat.heartbeat(me)
+            self._last_renew = now
+        parts = await cat.list_all_partitions()
+        wall = int(time.time() * 1000)
+        # Partitions this agent believes it leads but the catalogue gives to another: fenced.
+        held = {(p.topic_id, p.partition): p for p in parts if p.leader_agent == me}
+        for plog in list(self.logs.open_logs()):
+            if not plog.is_leader:
+                continue
+            state = held.get(plog.key)
+            if state is None or state.leader_epoch != plog.leader_epoch:
+                log.warning("lease_lost", topic=plog.topic_name, partition=plog.partition)
+                self.logs.drop(plog, reason="lease_lost")
+        agents = [a.id for a in await cat.live_agents(self.live_window_ms)]
+        target = fair_share(len(parts), agents, me)
+        mine = [p for p in parts if p.leader_agent == me and p.lease_expires_at > wall]
+        free = [p for p in parts if p.leader_agent is None or p.lease_expires_at <= wall]
+        if len(mine) < target and free:
+            for state in free[: target - len(mine)]:
+                await self.logs.take(state.topic_id, state.partition)
+        elif len(mine) > target:
+            others = {a: 0 for a in agents if a != me}
+            for p in parts:
+                if p.leader_agent in others and p.lease_expires_at > wall:
+                    others[p.leader_agent] += 1
+            below = any(n < fair_share(len(parts), agents, a) for a, n in others.items())
+            if below:
+                surplus = sorted(mine, key=lambda p: (p.topic_id, p.partition))[target:]
+                for state in surplus:
+                    await self.logs.hand_off(state.topic_id, state.partition, reason="rebalance")
+        metrics.PARTITIONS_LED.set(sum(1 for p in self.logs.open_logs() if p.is_leader))
