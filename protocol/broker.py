@@ -82,8 +82,9 @@ class Broker:
     ) -> Topic:
         topic = await self.catalogue.create_topic(name, partitions, validate(config or {}))
         self.logs.update_topic(topic)
-        for p in range(partitions):  # take the leases now: Metadata names a leader at once
-            await self.logs.partition(topic, p)
+        if self.logs.solo:  # take the leases now: Metadata names a leader at once
+            for p in range(partitions):
+                await self.logs.partition(topic, p)
         log.info("topic_created", topic=name, partitions=partitions)
         return topic
 

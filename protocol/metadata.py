@@ -21,8 +21,8 @@ VERSIONS = {3: (0, 12)}
 async def topic_entry(broker: Broker, topic: Topic, live: list[Agent]) -> dict[str, Any]:
     """Each partition's leader is its lease holder, if that agent is alive and the lease valid.
 
-    A partition nobody holds is taken by this agent on the spot, so clients never
-    wait for the lease keeper's next tick (a handoff completes at the next Metadata).
+    A partition nobody holds is taken on the spot by a lone agent; with several, the
+    lease keepers share free partitions out within a tick (half a second).
     """
     ids = {a.id: a.broker_id for a in live}
     now = now_ms()
@@ -35,7 +35,7 @@ async def topic_entry(broker: Broker, topic: Topic, live: list[Agent]) -> dict[s
             leader = ids[state.leader_agent]
             if state.leader_agent == broker.agent.id:
                 await broker.logs.partition(topic, p)  # keep the leader's log open
-        else:
+        elif len(live) == 1:
             plog = await broker.logs.take(topic.id, p)
             if plog is not None:
                 leader, epoch = broker.node_id, plog.leader_epoch

@@ -34,7 +34,7 @@ class LeaseKeeper:
     def __init__(self, logs: LogManager, *, tick_seconds: float | None = None) -> None:
         self.logs = logs
         self.ttl_ms = logs.options.lease_ttl_ms
-        self.tick = tick_seconds if tick_seconds is not None else min(self.ttl_ms / 3000, 1.0)
+        self.tick = tick_seconds if tick_seconds is not None else min(self.ttl_ms / 6000, 0.5)
         self._last_renew = 0.0
 
     @property
@@ -72,6 +72,7 @@ class LeaseKeeper:
                 log.warning("lease_lost", topic=plog.topic_name, partition=plog.partition)
                 self.logs.drop(plog, reason="lease_lost")
         agents = [a.id for a in await cat.live_agents(self.live_window_ms)]
+        self.logs.solo = all(a == me for a in agents)
         target = fair_share(len(parts), agents, me)
         mine = [p for p in parts if p.leader_agent == me and p.lease_expires_at > wall]
         free = [p for p in parts if p.leader_agent is None or p.lease_expires_at <= wall]

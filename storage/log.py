@@ -100,6 +100,7 @@ class LogManager:
         self._opening: dict[tuple[TopicId, int], asyncio.Task[PartitionLog]] = {}
         self._topics: dict[str, Topic] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.solo = True  # no other live agent: take free partitions on first use
         self._gets: dict[tuple[str, int], asyncio.Task[bytes]] = {}
 
     # -- life cycle --------------------------------------------------------------------
@@ -166,7 +167,12 @@ class LogManager:
 
     # -- partitions --------------------------------------------------------------------
 
-    async def partition(self, topic: Topic, partition: int) -> PartitionLog:
+    async def partition(self, topic: Topic, partition: int, *, lead: bool = False) -> PartitionLog:
+        """This agent's view of a partition: as leader if it holds (or may take) the lease.
+
+        A free lease is taken when `lead` is asked (the lease keeper, within the fair share)
+        or when no other agent is alive; otherwise the view is a follower's.
+        """
         key = (topic.id, partition)
         plog = self._logs.get(key)
         if plog is not None:
@@ -175,15 +181,18 @@ class LogManager:
             raise UnknownPartition(f"{topic.name} has no partition {partition}")
         task = self._opening.get(key)
         if task is None:
-            task = asyncio.create_task(self._open(topic, partition))
+            task = asyncio.create_task(self._open(topic, partition, lead=lead or self.solo))
             self._opening[key] = task
             task.add_done_callback(lambda _t: self._opening.pop(key, None))
         return await asyncio.shield(task)
 
-    async def _open(self, topic: Topic, partition: int) -> PartitionLog:
-        state = await self.catalogue.acquire_lease(
-            self.agent_id, topic.id, partition, self.options.lease_ttl_ms
-        )
+    async def _open(self, topic: Topic, partition: int, *, lead: bool) -> PartitionLog:
+        state = None
+        current = await self.catalogue.get_partition(topic.id, partition)
+        if lead or (current is not None and current.leader_agent == self.agent_id):
+            state = await self.catalogue.acquire_lease(
+                self.agent_id, topic.id, partition, self.options.lease_ttl_ms
+            )
         is_leader = state is not None
         if state is None:
             state = await self.catalogue.get_partition(topic.id, partition)
@@ -254,7 +263,7 @@ class LogManager:
         self._topics[topic.name] = topic
         if current is not None:
             del self._logs[current.key]
-        plog = await self.partition(topic, partition)
+        plog = await self.partition(topic, partition, lead=True)
         return plog if plog.is_leader else None
 
     async def hand_off(self, topic_id: TopicId, partition: int, *, reason: str) -> None:

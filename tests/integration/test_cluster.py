@@ -1,0 +1,121 @@
+"""Three agents on one PostgreSQL catalogue and one S3 bucket (moto): leases spread evenly,
+and clients keep producing and consuming while an agent stops gracefully or is killed."""
+
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+TTL_MS = 3000
+
+
+@pytest.fixture
+def cluster(server_factory, tmp_path, pg_url, s3_env):
+    agents = []
+    for name in ("a1", "a2", "a3"):
+        agents.append(server_factory(tmp_path / name, extra=[
+            "--catalogue", pg_url, "--objects", f"s3://{s3_env['BUCKET']}/c", "--agent-id", name,
+            "--lease-ttl-ms", str(TTL_MS)]).start())
+    yield agents
+    for a in agents:
+        if a.proc is not None and a.proc.poll() is None:
+            a.stop()
+
+
+def leaders(bootstrap: str, topic: str) -> dict[int, int]:
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=10)
+    return {p.id: p.leader for p in md.topics[topic].partitions.values()}
+
+
+def wait_for(predicate, timeout: float, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"not true within {timeout}s")
+
+
+def test_leases_spread_evenly(cluster):
+    boot = cluster[0].bootstrap
+    admin = AdminClient({"bootstrap.servers": boot})
+    admin.create_topics([NewTopic("spread", 6)])["spread"].result(10)
+    md = admin.list_topics(timeout=10)
+    assert len(md.brokers) == 3
+
+    def even():
+        counts = {}
+        for leader in leaders(boot, "spread").values():
+            counts[leader] = counts.get(leader, 0) + 1
+        return sorted(counts.values()) == [2, 2, 2] and counts
+
+    wait_for(even, timeout=15)
+
+
+def run_traffic(boot: str, topic: str, stop: threading.Event, acked: list, errors: list) -> None:
+    p = Producer({"bootstrap.servers": boot, "enable.idempotence": True, "linger.ms": 5,
+                  "message.timeout.ms": 30000})
+    i = 0
+    while not stop.is_set():
+        try:
+            p.produce(topic, value=b"%08d" % i,
+                      on_delivery=lambda e, m: (errors if e else acked).append(e or m.value()))
+            i += 1
+        except BufferError:
+            pass
+        p.poll(0.002)
+    p.flush(30)
+
+
+def consume_all(boot: str, topic: str, partitions: int) -> list[bytes]:
+    c = Consumer({"bootstrap.servers": boot, "group.id": "check", "enable.auto.commit": False})
+    ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)}
+    c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    got, pos = [], dict.fromkeys(range(partitions), 0)
+    deadline = time.monotonic() + 30
+    while any(pos[p] < ends[p] for p in ends) and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(m.value())
+            pos[m.partition()] = m.offset() + 1
+    c.close()
+    return got
+
+
+@pytest.mark.parametrize("how", ["graceful", "sigkill"])
+def test_clients_ride_through_an_agent_leaving(cluster, how):
+    boot = ",".join(a.bootstrap for a in cluster[:2])  # the leaving agent is not a bootstrap
+    admin = AdminClient({"bootstrap.servers": boot})
+    admin.create_topics([NewTopic("ride", 6)])["ride"].result(10)
+    wait_for(lambda: len(set(leaders(boot, "ride").values()) - {-1}) == 3, timeout=15)
+    stop, acked, errors = threading.Event(), [], []
+    t = threading.Thread(target=run_traffic, args=(boot, "ride", stop, acked, errors))
+    t.start()
+    time.sleep(1.5)
+    leaving = cluster[2]
+    before = len(acked)
+    gone_at = time.monotonic()
+    if how == "graceful":
+        leaving.stop()
+    else:
+        leaving.kill()
+    node_ids = {b.id for b in admin.list_topics(timeout=10).brokers.values()}
+    # Every partition gets a live leader again: within a second or two after a graceful
+    # stop (handoff), within the lease TTL (+ a tick) after SIGKILL.
+    budget = 2.5 if how == "graceful" else TTL_MS / 1000 + 4
+    wait_for(lambda: -1 not in leaders(boot, "ride").values()
+             and len(set(leaders(boot, "ride").values())) == 2, timeout=budget)
+    moved_after = time.monotonic() - gone_at
+    time.sleep(1.5)
+    stop.set()
+    t.join(60)
+    assert len(acked) > before > 50
+    assert not errors, f"errors surfaced to the application: {errors[:3]}"
+    got = consume_all(boot, "ride", 6)
+    missing = set(acked) - set(got)
+    assert not missing, f"{len(missing)} acknowledged records lost"
+    assert len(got) == len(set(got)), "duplicates with an idempotent producer"
+    print(f"{how}: partitions moved after {moved_after:.2f}s; {len(acked)} records acked; brokers {node_ids}")
