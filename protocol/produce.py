@@ -19,6 +19,7 @@ from storage import metrics
 from storage.errors import StorageError
 
 from .errors import error_code
+from .metrics import REQUEST_ERRORS as request_errors
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -126,6 +127,10 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
         elif (failure := fut.exception()) is not None:
             entry["error_code"] = error_code(failure)
             entry["error_message"] = str(failure)
+    for t in responses:
+        for entry in t["partition_responses"]:
+            if entry["error_code"] != ErrorCode.none:
+                request_errors.labels("produce", ErrorCode(entry["error_code"]).name).inc()
     metrics.PRODUCER_LATENCY.labels(str(acks)).observe(time.perf_counter() - started)
     return {"responses": responses, "throttle_time": 0}
 

@@ -20,8 +20,12 @@ class ApiError(Exception):
         self.message = message
 
 
-def not_found(what: str) -> ApiError:
-    return ApiError(404, "not_found", what)
+def not_found(what: str, code: str = "not_found") -> ApiError:
+    return ApiError(404, code, what)
+
+
+def topic_not_found(name: str) -> ApiError:
+    return ApiError(404, "topic_not_found", f"topic {name!r} does not exist")
 
 
 _DOMAIN: list[tuple[type[Exception], int, str]] = [

@@ -12,7 +12,7 @@ from coordinator.offsets import CommittedOffset
 
 from . import models
 from .deps import agent
-from .errors import ApiError, not_found
+from .errors import ApiError, not_found, topic_not_found
 
 if TYPE_CHECKING:
     from ..app import Agent
@@ -154,7 +154,7 @@ async def reset(
     for name in topics:
         topic = await logs.topic(name)
         if topic is None:
-            raise not_found(f"topic {name!r} does not exist")
+            raise topic_not_found(name)
         partitions = (
             [body.partition] if body.partition is not None else list(range(topic.partition_count))
         )

@@ -21,7 +21,7 @@ from storage.recordbatch import build_batch, decode_records
 
 from . import models
 from .deps import agent
-from .errors import ApiError, not_found
+from .errors import ApiError, topic_not_found
 from .partitioner import partition_for
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ async def produce(
     logs = a.require_logs()
     topic = await broker.topic_or_autocreate(body.topic)
     if topic is None:
-        raise not_found(f"topic {body.topic!r} does not exist")
+        raise topic_not_found(body.topic)
     now = int(time.time() * 1000)
     by_partition: dict[int, list[int]] = {}
     rows = []
@@ -95,9 +95,14 @@ async def produce(
     offsets: dict[int, int] = {}
     placed: dict[int, int] = {i: p for p, indexes in by_partition.items() for i in indexes}
     waits = []
+    batches = {p: build_batch([rows[i] for i in indexes]) for p, indexes in by_partition.items()}
+    for batch in batches.values():
+        refusal = await broker.schema_validator.check(topic.name, topic.config, batch)
+        if refusal is not None:
+            raise ApiError(422, "schema_validation_failed", refusal)
     for partition, indexes in by_partition.items():
         plog = await logs.partition(topic, partition)
-        result = logs.append(plog, build_batch([rows[i] for i in indexes]), acks=acks)
+        result = logs.append(plog, batches[partition], acks=acks)
         for n, i in enumerate(indexes):
             offsets[i] = result.base_offset + n
         if acks == -1:
@@ -150,7 +155,7 @@ async def consume(
     logs = a.require_logs()
     t = await logs.topic(topic)
     if t is None:
-        raise not_found(f"topic {topic!r} does not exist")
+        raise topic_not_found(topic)
     if partition >= t.partition_count:
         raise ApiError(404, "partition_not_found", f"{topic} has no partition {partition}")
     plog = await logs.partition(t, partition)

@@ -12,7 +12,7 @@ from storage.topic_config import validate
 
 from . import models
 from .deps import agent
-from .errors import ApiError, not_found
+from .errors import ApiError, topic_not_found
 
 if TYPE_CHECKING:
     from ..app import Agent
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1/topics", tags=["topics"])
 async def _topic(a: Agent, name: str) -> CatalogueTopic:
     topic = await a.catalogue.get_topic(name)
     if topic is None:
-        raise not_found(f"topic {name!r} does not exist")
+        raise topic_not_found(name)
     return topic
 
 

@@ -246,3 +246,22 @@ def test_ids_survive_a_restart_and_agree_across_agents(server_factory, tmp_path,
     assert ca2.get_version("s-value", 1).schema_id == first
     b.stop()
     a.stop()
+
+
+def test_rest_produce_is_validated_too(server, client, reg):
+    import httpx as _httpx
+
+    admin = AdminClient({"bootstrap.servers": server.bootstrap})
+    admin.create_topics([NewTopic("rv", 1, config={"confluent.value.schema.validation": "true"})])["rv"].result(10)
+    with _httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", timeout=30) as api:
+        refused = api.post("/api/v1/produce", json={"topic": "rv", "records": [{"value": "plain"}]})
+        assert refused.status_code == 422 and refused.json()["error"] == "schema_validation_failed"
+        assert "magic byte" in refused.json()["message"]
+        schema_id = client.register_schema("rv-value", Schema('"string"', "AVRO"))
+        import base64
+        import struct
+
+        framed = b"\x00" + struct.pack(">i", schema_id) + b"\x0aplain"
+        ok = api.post("/api/v1/produce", json={"topic": "rv", "records": [
+            {"value": base64.b64encode(framed).decode(), "encoding": "base64"}]})
+        assert ok.status_code == 200, ok.text

@@ -60,7 +60,7 @@ def test_topics_crud_and_errors(api):
     assert api.delete("/api/v1/topics/orders").status_code == 204
     missing = api.get("/api/v1/topics/orders")
     assert missing.status_code == 404 and missing.json() == {
-        "error": "not_found",
+        "error": "topic_not_found",
         "message": "topic 'orders' does not exist",
     }
     assert api.delete("/api/v1/topics/orders").status_code == 404
