@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test unit lint compat compat-deps test-deps bench clean
+.PHONY: run test unit lint compat compat-deps test-deps chaos bench clean
 
 $(STAMP): pyproject.toml compat-tests/requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,6 +41,10 @@ compat: $(STAMP) compat-deps
 
 ## test: everything CI runs: lint, then unit/integration, then client compatibility
 test: lint unit compat
+
+## chaos: the chaos drills at full scale; writes docs/DURABILITY.md
+chaos: $(STAMP)
+	$(BIN)/python -m chaos.drills --scale full --report docs/DURABILITY.md
 
 ## bench: StreamHouse beside Tansu, local folder and S3 (moto); writes docs/BENCHMARKS.md
 bench: $(STAMP)
