@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +101,8 @@ class LogManager:
         self._topics: dict[str, Topic] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.solo = True  # no other live agent: take free partitions on first use
+        # How WAL batches of partitions now led elsewhere reach their leader (set by the app).
+        self.forward: Callable[[str, int, bytes], Awaitable[None]] | None = None
         self._gets: dict[tuple[str, int], asyncio.Task[bytes]] = {}
 
     # -- life cycle --------------------------------------------------------------------
@@ -586,6 +588,24 @@ class LogManager:
 
     # -- WAL replay --------------------------------------------------------------------
 
+    async def _committed(self, plog: PartitionLog, entry: WalEntry) -> bool:
+        """Whether the log holds this WAL batch: a batch at its offset written under its epoch.
+
+        Offsets alone cannot tell: after a takeover another leader may have written
+        other records at the same offsets.
+        """
+        if entry.base_offset >= plog.high_watermark or entry.base_offset < plog.log_start_offset:
+            return False
+        i = plog.chunk_for(entry.base_offset)
+        if i is None:
+            return False
+        chunk = plog.chunks[i]
+        data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
+        for h in scan_headers(data):
+            if h.base_offset == entry.base_offset:
+                return h.partition_leader_epoch == entry.epoch
+        return False
+
     async def _replay(self, entries: list[WalEntry]) -> None:
         kept = anew = skipped = 0
         for entry in entries:
@@ -598,18 +618,23 @@ class LogManager:
             headers = scan_headers(entry.batch)
             if not headers:
                 continue
-            last = entry.base_offset + headers[-1].last_offset_delta
-            if last < plog.next_offset:
+            if await self._committed(plog, entry):
                 skipped += 1  # already durable
                 continue
             if not plog.is_leader:
-                log.error(
-                    "wal_entry_dropped_not_leader",
-                    topic=topic.name,
-                    partition=entry.partition,
-                    base_offset=entry.base_offset,
-                )
-                metrics.WAL_RECOVERED.labels("dropped").inc()
+                # Another agent leads the partition now: hand the batch to it.
+                outcome = "dropped"
+                if self.forward is not None:
+                    try:
+                        await self.forward(topic.name, entry.partition, entry.batch)
+                        outcome = "forwarded"
+                    except Exception as exc:
+                        log.error("wal_forward_failed", topic=topic.name,
+                                  partition=entry.partition, error=str(exc))
+                metrics.WAL_RECOVERED.labels(outcome).inc()
+                log.warning(f"wal_entry_{outcome}", topic=topic.name, partition=entry.partition,
+                            old_base_offset=entry.base_offset)
+                anew += outcome == "forwarded"
                 continue
             same_place = entry.epoch == plog.leader_epoch and entry.base_offset == plog.next_offset
             try:

@@ -9,6 +9,7 @@ import structlog
 
 from coordinator.catalogue import AgentId, Catalogue, now_ms
 from coordinator.groups import GroupCoordinator
+from protocol import client
 from protocol.broker import Broker, BrokerOptions
 from storage.flush import FlushPolicy
 from storage.log import LogManager, LogOptions
@@ -61,6 +62,7 @@ class Agent:
             ),
         )
         # The advertised port is known only once the listener is bound (port 0 in tests).
+        self.logs.forward = self._forward_wal_batch
         agent = await self.catalogue.register_agent(
             agent_id, advertised_host, s.advertised_port or port, s.rack
         )
@@ -129,6 +131,24 @@ class Agent:
                 log.warning("mark_stopped_failed", error=str(exc))
         await self.catalogue.close()
         log.info("stopped")
+
+    async def _forward_wal_batch(self, topic: str, partition: int, batch: bytes) -> None:
+        """Hand a WAL batch to the agent that leads its partition now; retried for two lease TTLs."""
+        deadline = asyncio.get_running_loop().time() + 2 * self.settings.lease_ttl_ms / 1000
+        while True:
+            try:
+                t = await self.catalogue.get_topic(topic)
+                state = await self.catalogue.get_partition(t.id, partition) if t else None
+                holder = state.leader_agent if state else None
+                agent = next((a for a in await self.catalogue.list_agents() if a.id == holder), None)
+                if agent is None:
+                    raise RuntimeError(f"{topic}-{partition} has no live leader")
+                await client.produce(agent.host, agent.port, topic, partition, batch)
+                return
+            except Exception:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def _refuse_second_sqlite_agent(self, agent_id: AgentId) -> None:
         """SQLite is the single-agent default: a second live agent on it is refused."""

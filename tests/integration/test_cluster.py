@@ -119,3 +119,35 @@ def test_clients_ride_through_an_agent_leaving(cluster, how):
     assert not missing, f"{len(missing)} acknowledged records lost"
     assert len(got) == len(set(got)), "duplicates with an idempotent producer"
     print(f"{how}: partitions moved after {moved_after:.2f}s; {len(acked)} records acked; brokers {node_ids}")
+
+
+def test_wal_batches_reach_the_new_leader_after_a_crash(server_factory, tmp_path, pg_url, s3_env):
+    """acks=1 data still in a crashed agent's WAL is handed to the agent that took over."""
+    from kafka import KafkaProducer
+
+    common = ["--catalogue", pg_url, "--objects", f"s3://{s3_env['BUCKET']}/w", "--lease-ttl-ms", str(TTL_MS)]
+    # a1 flushes at most every 20 s, so acks=1 data waits in its WAL and buffer.
+    a1 = server_factory(tmp_path / "w1", extra=[*common, "--agent-id", "w1",
+                                                "--max-flushes-per-second", "0.05",
+                                                "--wal-fsync", "always"]).start()
+    admin = AdminClient({"bootstrap.servers": a1.bootstrap})
+    admin.create_topics([NewTopic("walfwd", 1)])["walfwd"].result(10)
+    wait_for(lambda: leaders(a1.bootstrap, "walfwd")[0] != -1, timeout=10)
+    kp = KafkaProducer(bootstrap_servers=a1.bootstrap, acks=1, enable_idempotence=False, linger_ms=0)
+    kp.send("walfwd", value=b"first").get(10)  # uses the flush budget: the next flush is 20 s away
+    acked = [kp.send("walfwd", value=b"wal-%03d" % i).get(10).offset for i in range(20)]
+    assert len(acked) == 20
+    kp.close()
+    a1.kill()  # the 20 records are only in a1's WAL
+    a2 = server_factory(tmp_path / "w2", extra=[*common, "--agent-id", "w2"]).start()
+    wait_for(lambda: leaders(a2.bootstrap, "walfwd")[0] not in (-1,), timeout=TTL_MS / 1000 + 5)
+    kp2 = KafkaProducer(bootstrap_servers=a2.bootstrap, acks="all")
+    kp2.send("walfwd", value=b"after-takeover").get(10)
+    kp2.close()
+    a1.start()  # replays its WAL: a2 leads the partition now, so the batches go to a2
+    wait_for(lambda: "wal_entry_forwarded" in a1.log(), timeout=20)
+    got = consume_all(a2.bootstrap, "walfwd", 1)
+    assert b"after-takeover" in got
+    assert all(b"wal-%03d" % i in got for i in range(20)), got
+    a1.stop()
+    a2.stop()
