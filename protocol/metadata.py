@@ -22,7 +22,7 @@ async def topic_entry(broker: Broker, topic: Topic, live: list[Agent]) -> dict[s
     """Each partition's leader is its lease holder, if that agent is alive and the lease valid.
 
     A partition nobody holds is taken on the spot by a lone agent; with several, the
-    lease keepers share free partitions out within a tick (half a second).
+    lease keepers share free partitions out within a tick (a quarter second).
     """
     ids = {a.id: a.broker_id for a in live}
     now = now_ms()

@@ -34,7 +34,7 @@ class LeaseKeeper:
     def __init__(self, logs: LogManager, *, tick_seconds: float | None = None) -> None:
         self.logs = logs
         self.ttl_ms = logs.options.lease_ttl_ms
-        self.tick = tick_seconds if tick_seconds is not None else min(self.ttl_ms / 6000, 0.5)
+        self.tick = tick_seconds if tick_seconds is not None else min(self.ttl_ms / 12000, 0.25)
         self._last_renew = 0.0
 
     @property

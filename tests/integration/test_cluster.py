@@ -70,6 +70,34 @@ def run_traffic(boot: str, topic: str, stop: threading.Event, acked: list, error
     p.flush(30)
 
 
+def run_kafka_python(boot: str, topic: str, stop: threading.Event, acked: list, errors: list) -> None:
+    from kafka import KafkaProducer
+
+    p = KafkaProducer(bootstrap_servers=boot.split(","), acks="all", linger_ms=5, retries=20,
+                      request_timeout_ms=30000)
+    i = 0
+    while not stop.is_set():
+        fut = p.send(topic, value=b"kp-%08d" % i)
+        fut.add_callback(lambda md, v=b"kp-%08d" % i: acked.append(v))
+        fut.add_errback(lambda exc: errors.append(exc))
+        i += 1
+        time.sleep(0.002)
+    p.flush(30)
+    p.close()
+
+
+def run_consumer(boot: str, topic: str, stop: threading.Event, seen: list) -> None:
+    """A group member consuming throughout (its coordinator may be the agent that leaves)."""
+    c = Consumer({"bootstrap.servers": boot, "group.id": "riders", "auto.offset.reset": "earliest",
+                  "session.timeout.ms": 6000})
+    c.subscribe([topic])
+    while not stop.is_set():
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            seen.append((time.monotonic(), m.value()))
+    c.close()
+
+
 def consume_all(boot: str, topic: str, partitions: int) -> list[bytes]:
     c = Consumer({"bootstrap.servers": boot, "group.id": "check", "enable.auto.commit": False})
     ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)}
@@ -92,8 +120,14 @@ def test_clients_ride_through_an_agent_leaving(cluster, how):
     admin.create_topics([NewTopic("ride", 6)])["ride"].result(10)
     wait_for(lambda: len(set(leaders(boot, "ride").values()) - {-1}) == 3, timeout=15)
     stop, acked, errors = threading.Event(), [], []
-    t = threading.Thread(target=run_traffic, args=(boot, "ride", stop, acked, errors))
-    t.start()
+    kp_acked, kp_errors, seen = [], [], []
+    threads = [
+        threading.Thread(target=run_traffic, args=(boot, "ride", stop, acked, errors)),
+        threading.Thread(target=run_kafka_python, args=(boot, "ride", stop, kp_acked, kp_errors)),
+        threading.Thread(target=run_consumer, args=(boot, "ride", stop, seen)),
+    ]
+    for t in threads:
+        t.start()
     time.sleep(1.5)
     leaving = cluster[2]
     before = len(acked)
@@ -109,15 +143,20 @@ def test_clients_ride_through_an_agent_leaving(cluster, how):
     wait_for(lambda: -1 not in leaders(boot, "ride").values()
              and len(set(leaders(boot, "ride").values())) == 2, timeout=budget)
     moved_after = time.monotonic() - gone_at
-    time.sleep(1.5)
+    time.sleep(3)
     stop.set()
-    t.join(60)
-    assert len(acked) > before > 50
+    for t in threads:
+        t.join(60)
+    assert len(acked) > before > 50 and len(kp_acked) > 50
     assert not errors, f"errors surfaced to the application: {errors[:3]}"
+    assert not kp_errors, f"kafka-python saw errors: {kp_errors[:3]}"
+    # The group consumer kept receiving after the agent left.
+    assert any(t > gone_at + moved_after for t, _v in seen), "consumption did not resume"
     got = consume_all(boot, "ride", 6)
-    missing = set(acked) - set(got)
+    missing = (set(acked) | set(kp_acked)) - set(got)
     assert not missing, f"{len(missing)} acknowledged records lost"
-    assert len(got) == len(set(got)), "duplicates with an idempotent producer"
+    idempotent = [v for v in got if not v.startswith(b"kp-")]
+    assert len(idempotent) == len(set(idempotent)), "duplicates with an idempotent producer"
     print(f"{how}: partitions moved after {moved_after:.2f}s; {len(acked)} records acked; brokers {node_ids}")
 
 
