@@ -16,7 +16,7 @@ import structlog
 from kio.schema.errors import ErrorCode
 
 from storage import metrics
-from storage.errors import StorageError
+from storage.errors import BufferFull, StorageError
 
 from .errors import error_code
 from .metrics import REQUEST_ERRORS as request_errors
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from .connection import Connection
 
 VERSIONS = {0: (3, 9)}
+
+# How long a producer is asked to hold off when the write buffer is full (the store is behind).
+BACKPRESSURE_THROTTLE_MS = 500
 
 log = structlog.get_logger("streamhouse.produce")
 
@@ -57,6 +60,7 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
                 for t in body.topic_data
             ],
         }
+    throttle_ms = 0
     for topic_data in body.topic_data:
         topic = await broker.topic_or_autocreate(topic_data.name)
         partition_responses = []
@@ -91,6 +95,9 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
             except StorageError as exc:
                 entry["error_code"] = error_code(exc)
                 entry["error_message"] = str(exc)
+                if isinstance(exc, BufferFull):
+                    # Backpressure: the client also waits before its next request.
+                    throttle_ms = BACKPRESSURE_THROTTLE_MS
                 if entry["error_code"] != ErrorCode.not_leader_or_follower:
                     log.info(
                         "produce_refused",
@@ -132,7 +139,7 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
             if entry["error_code"] != ErrorCode.none:
                 request_errors.labels("produce", ErrorCode(entry["error_code"]).name).inc()
     metrics.PRODUCER_LATENCY.labels(str(acks)).observe(time.perf_counter() - started)
-    return {"responses": responses, "throttle_time": 0}
+    return {"responses": responses, "throttle_time": throttle_ms}
 
 
 def _index_of(refusal: str) -> int:

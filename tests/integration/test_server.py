@@ -139,3 +139,26 @@ def test_a_second_agent_on_sqlite_is_refused(server_factory, tmp_path):
     # After a graceful stop the catalogue is free for another agent at once.
     third = server_factory(tmp_path / "three", extra=["--catalogue", catalogue]).start()
     third.stop()
+
+
+def test_backpressure_when_the_store_is_down(server_factory, tmp_path):
+    """A full write buffer answers a retriable error with a throttle time; memory stays bounded."""
+    from tests.integration.test_bad_input import create_topic, produce
+
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x",
+           "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+    server = server_factory(tmp_path / "bp", env=env, extra=[
+        "--objects", "s3://nowhere/x", "--flush-bytes", "4000", "--max-buffer-bytes", "8000"]).start()
+    wire = Wire(server.bootstrap)
+    create_topic(wire, "bp")
+    big = build_batch([(None, b"x" * 3000, [], 1)])
+    first = produce(wire, "bp", 0, big, acks=1)
+    assert first.responses[0].partition_responses[0].error_code == ErrorCode.none
+    produce(wire, "bp", 0, big, acks=1)
+    refused = produce(wire, "bp", 0, big, acks=1)
+    part = refused.responses[0].partition_responses[0]
+    assert part.error_code == ErrorCode.kafka_storage_error  # retriable: the client retries
+    assert "write buffer" in part.error_message
+    assert refused.throttle_time.total_seconds() * 1000 == 500
+    wire.close()
+    server.kill()
