@@ -212,73 +212,59 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
 
     # -- config and mode ----------------------------------------------------------------
 
-    async def _set(subject: str, kind: str, request: Request, field: str, allowed: tuple[str, ...],
-                   code: int) -> dict[str, Any]:
-        body = await _body(request)
-        value = str(body.get(field) or "").upper()
-        if value not in allowed:
-            what = "compatibility level" if kind == "compatibility" else "mode"
-            raise RegistryError(422, code, f"Invalid {what} {body.get(field)!r}: use one of {list(allowed)}")
-        await store.set_setting(subject, kind, value)
-        return {field: value}
+    def settings_routes(path: str, kind: str, put_field: str, get_field: str,
+                        allowed: tuple[str, ...], invalid_code: int, missing_code: int) -> None:
+        """GET/PUT {path}, GET/PUT/DELETE {path}/{subject}: one shape for config and mode."""
+        what = "compatibility level" if kind == "compatibility" else "mode"
 
-    @app.get("/config")
-    async def get_global_config() -> dict[str, Any]:
-        return {"compatibilityLevel": await reg.compatibility(None)}
+        async def effective(subject: str | None) -> str:
+            return await (reg.compatibility(subject) if kind == "compatibility" else reg.mode(subject))
 
-    @app.put("/config")
-    async def put_global_config(request: Request) -> dict[str, Any]:
-        return await _set(GLOBAL, "compatibility", request, "compatibility", COMPATIBILITY_LEVELS, 42203)
+        def missing(subject: str) -> RegistryError:
+            return RegistryError(404, missing_code,
+                                 f"Subject '{subject}' does not have subject-level {kind} configured")
 
-    @app.get("/config/{subject}")
-    async def get_config(subject: str, request: Request) -> dict[str, Any]:
-        level = await store.get_setting(subject, "compatibility")
-        if level is None:
-            if not _flag(request, "defaultToGlobal"):
-                raise RegistryError(404, 40408, f"Subject '{subject}' does not have subject-level compatibility configured")
-            level = await reg.compatibility(None)
-        return {"compatibilityLevel": level}
+        async def put(subject: str, request: Request) -> dict[str, Any]:
+            body = await _body(request)
+            value = str(body.get(put_field) or "").upper()
+            if value not in allowed:
+                raise RegistryError(422, invalid_code,
+                                    f"Invalid {what} {body.get(put_field)!r}: use one of {list(allowed)}")
+            await store.set_setting(subject, kind, value)
+            return {put_field: value}
 
-    @app.put("/config/{subject}")
-    async def put_config(subject: str, request: Request) -> dict[str, Any]:
-        return await _set(subject, "compatibility", request, "compatibility", COMPATIBILITY_LEVELS, 42203)
+        @app.get(path, operation_id=f"get_global_{kind}")
+        async def get_global() -> dict[str, Any]:
+            return {get_field: await effective(None)}
 
-    @app.delete("/config/{subject}")
-    async def delete_config(subject: str) -> dict[str, Any]:
-        level = await store.get_setting(subject, "compatibility")
-        if level is None:
-            raise RegistryError(404, 40408, f"Subject '{subject}' does not have subject-level compatibility configured")
-        await store.delete_setting(subject, "compatibility")
-        return {"compatibilityLevel": level}
+        @app.put(path, operation_id=f"put_global_{kind}")
+        async def put_global(request: Request) -> dict[str, Any]:
+            return await put(GLOBAL, request)
 
-    @app.get("/mode")
-    async def get_global_mode() -> dict[str, Any]:
-        return {"mode": await reg.mode(None)}
+        @app.get(path + "/{subject}", operation_id=f"get_subject_{kind}")
+        async def get_subject(subject: str, request: Request) -> dict[str, Any]:
+            value = await store.get_setting(subject, kind)
+            if value is None:
+                if not _flag(request, "defaultToGlobal"):
+                    raise missing(subject)
+                value = await effective(None)
+            return {get_field: value}
 
-    @app.put("/mode")
-    async def put_global_mode(request: Request) -> dict[str, Any]:
-        return await _set(GLOBAL, "mode", request, "mode", MODES, 42204)
+        @app.put(path + "/{subject}", operation_id=f"put_subject_{kind}")
+        async def put_subject(subject: str, request: Request) -> dict[str, Any]:
+            return await put(subject, request)
 
-    @app.get("/mode/{subject}")
-    async def get_mode(subject: str, request: Request) -> dict[str, Any]:
-        mode = await store.get_setting(subject, "mode")
-        if mode is None:
-            if not _flag(request, "defaultToGlobal"):
-                raise RegistryError(404, 40409, f"Subject '{subject}' does not have subject-level mode configured")
-            mode = await reg.mode(None)
-        return {"mode": mode}
+        @app.delete(path + "/{subject}", operation_id=f"delete_subject_{kind}")
+        async def delete_subject_setting(subject: str) -> dict[str, Any]:
+            value = await store.get_setting(subject, kind)
+            if value is None:
+                raise missing(subject)
+            await store.delete_setting(subject, kind)
+            return {get_field: value}
 
-    @app.put("/mode/{subject}")
-    async def put_mode(subject: str, request: Request) -> dict[str, Any]:
-        return await _set(subject, "mode", request, "mode", MODES, 42204)
-
-    @app.delete("/mode/{subject}")
-    async def delete_mode(subject: str) -> dict[str, Any]:
-        mode = await store.get_setting(subject, "mode")
-        if mode is None:
-            raise RegistryError(404, 40409, f"Subject '{subject}' does not have subject-level mode configured")
-        await store.delete_setting(subject, "mode")
-        return {"mode": mode}
+    settings_routes("/config", "compatibility", "compatibility", "compatibilityLevel",
+                    COMPATIBILITY_LEVELS, 42203, 40408)
+    settings_routes("/mode", "mode", "mode", "mode", MODES, 42204, 40409)
 
     @app.get("/associations/{rest:path}")
     async def associations(rest: str) -> Response:
