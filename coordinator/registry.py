@@ -74,6 +74,34 @@ class RegistryStore:
                 " VALUES ($1, $2, $3, $4, 0, $5)", org_id, subject, version, schema_id, now)
         return schema_id, version
 
+    async def import_version(
+        self, subject: str, version: int | None, schema_id: int, schema_type: str, text: str,
+        references: list[dict[str, object]], fingerprint: str, org_id: str = DEFAULT_ORG,
+    ) -> int:
+        """Store a schema under a given id (and a subject version), as an import keeps them."""
+        now = int(time.time() * 1000)
+        async with self.driver.transaction() as tx:
+            if await tx.fetchrow("SELECT 1 FROM registry_schemas WHERE org_id = $1 AND id = $2",
+                                 org_id, schema_id) is None:
+                await tx.execute(
+                    "INSERT INTO registry_schemas (id, org_id, schema_type, schema_text,"
+                    " references_json, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    schema_id, org_id, schema_type, text, json.dumps(references), fingerprint, now)
+            # New ids are allocated above every imported one.
+            await tx.execute(
+                "UPDATE counters SET value = $1 WHERE name = 'schema_id' AND value < $1", schema_id)
+            if version is None:
+                top = await tx.fetchrow(
+                    "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE org_id = $1 AND subject = $2",
+                    org_id, subject)
+                version = int(top[0]) + 1 if top else 1
+            await tx.execute(
+                "INSERT INTO registry_versions (org_id, subject, version, schema_id, deleted, created_at)"
+                " VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (org_id, subject, version) DO UPDATE SET"
+                " schema_id = excluded.schema_id, deleted = 0",
+                org_id, subject, version, schema_id, now)
+        return version
+
     async def get_schema(self, schema_id: int, org_id: str = DEFAULT_ORG) -> StoredSchema | None:
         row = await self.driver.fetchrow(
             "SELECT id, schema_type, schema_text, references_json FROM registry_schemas"

@@ -202,6 +202,8 @@ class Registry:
     async def register(self, subject: str, body: dict[str, Any]) -> int:
         await self.require_writable(subject)
         candidate = await self.candidate(body)
+        if body.get("id") is not None or body.get("version") is not None:
+            return await self._import(subject, candidate, body)
         existing = await self.store.schema_for_fingerprint(candidate.fingerprint)
         if existing is not None:
             for v in await self.store.versions(subject):
@@ -216,6 +218,27 @@ class Registry:
                 f"\"{subject}\" ({level}): " + "; ".join(problems))
         schema_id, _version = await self.store.register(
             subject, candidate.kind.name, candidate.text, candidate.references, candidate.fingerprint)
+        return schema_id
+
+    async def _import(self, subject: str, candidate: Candidate, body: dict[str, Any]) -> int:
+        """IMPORT mode: keep the ids and versions of a registry being migrated; no compatibility check."""
+        if await self.mode(subject) != "IMPORT":
+            raise RegistryError(422, 42205, "Registering with an explicit id or version needs IMPORT mode "
+                                f"(PUT /mode/{subject} {{\"mode\": \"IMPORT\"}})")
+        try:
+            schema_id = int(body["id"]) if body.get("id") is not None else None
+            version = int(body["version"]) if body.get("version") is not None else None
+        except (TypeError, ValueError):
+            raise RegistryError(422, 42202, "id and version must be integers") from None
+        if schema_id is None or schema_id < 1 or (version is not None and version < 1):
+            raise RegistryError(422, 42202, "an import needs a positive id (and, if given, a positive version)")
+        found = await self.store.schema_for_fingerprint(candidate.fingerprint)
+        if found is not None and found != schema_id:
+            raise RegistryError(422, 42205, f"This schema is already registered with id {found}, not {schema_id}.")
+        if found is None and await self.store.get_schema(schema_id) is not None:
+            raise RegistryError(422, 42205, f"Overwrite new schema with id {schema_id} is not permitted.")
+        await self.store.import_version(subject, version, schema_id, candidate.kind.name, candidate.text,
+                                        candidate.references, candidate.fingerprint)
         return schema_id
 
     async def lookup(self, subject: str, body: dict[str, Any], *, include_deleted: bool = False) -> SubjectVersion:

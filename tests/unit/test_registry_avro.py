@@ -145,3 +145,18 @@ async def test_same_schema_same_id_across_subjects(registry):
     assert await register(registry, "b", json.dumps(json.loads(V1), indent=2)) == first
     assert await register(registry, "a", V1) == first
     assert [v.version for v in await registry.store.versions("a")] == [1]
+
+
+async def test_import_mode_keeps_ids_and_versions(registry):
+    with pytest.raises(RegistryError) as refused:
+        await registry.register("imp", {"schema": V1, "id": 100, "version": 3})
+    assert refused.value.error_code == 42205  # not in IMPORT mode
+    await registry.store.set_setting("imp", "mode", "IMPORT")
+    assert await registry.register("imp", {"schema": V1, "id": 100, "version": 3}) == 100
+    assert [(v.version, v.schema_id) for v in await registry.store.versions("imp")] == [(3, 100)]
+    with pytest.raises(RegistryError) as clash:
+        await registry.register("imp", {"schema": '"string"', "id": 100, "version": 4})
+    assert clash.value.error_code == 42205
+    await registry.store.delete_setting("imp", "mode")
+    # Ids allocated later stay above the imported ones.
+    assert await register(registry, "other", '"string"') > 100
