@@ -19,6 +19,7 @@ Usage::
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import random
@@ -29,7 +30,7 @@ from collections import Counter
 from typing import Any
 
 
-class _LoopThread:
+class _LoopThread(abc.ABC):
     """An asyncio loop in a daemon thread; subclasses implement ``_serve`` (a coroutine
     returning the listening server)."""
 
@@ -106,8 +107,9 @@ class _LoopThread:
             with contextlib.suppress(Exception):
                 writer.transport.abort()
 
+    @abc.abstractmethod
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        raise NotImplementedError
+        """Serve one client connection (the proxy's own behaviour)."""
 
 
 class TcpProxy(_LoopThread):

@@ -40,6 +40,7 @@ exactly those redeliveries and nothing else.
 
 from __future__ import annotations
 
+import abc
 import collections
 import dataclasses
 import json
@@ -112,7 +113,7 @@ class MemberSpec:
 # drivers (client-specific subclasses live in the test modules)
 
 
-class BaseDriver:
+class BaseDriver(abc.ABC):
     """Book-keeping shared by the Python drivers.
 
     Subclasses implement ``subscribe``, ``poll`` (list of ``(partition,
@@ -131,17 +132,21 @@ class BaseDriver:
         self.uncommitted: dict[int, int] = {}  # partition -> next offset to commit
 
     # -- to implement ------------------------------------------------------
+    @abc.abstractmethod
     def subscribe(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def poll(self) -> list[tuple[int, int, bytes]]:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def commit_offsets(self, offsets: dict[int, int]) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        ...
 
     # -- shared ------------------------------------------------------------
     def processed(self, batch: Sequence[tuple[int, int, bytes]]) -> None:
@@ -369,15 +374,21 @@ class Member:
     def _extra_summary(self) -> list[str]:
         return []
 
-    # -- control -----------------------------------------------------------
+
+
+class RunningMember(Member, abc.ABC):
+    """A member that runs a real client (in a thread or a child process)."""
+
+    @abc.abstractmethod
     def close(self, timeout: float = 30.0) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def kill(self) -> None:
-        raise NotImplementedError
+        ...
 
 
-class ThreadMember(Member):
+class ThreadMember(RunningMember):
     def __init__(self, driver_cls: type[BaseDriver], spec: MemberSpec, tracker: Tracker) -> None:
         super().__init__(spec, tracker)
         self._stop = threading.Event()
@@ -399,7 +410,7 @@ class ThreadMember(Member):
         raise AssertionError("a thread member cannot be killed; start it with process=True")
 
 
-class ProcessMember(Member):
+class ProcessMember(RunningMember):
     def __init__(self, cmd: list[str], spec: MemberSpec, tracker: Tracker, log_dir: Path) -> None:
         super().__init__(spec, tracker)
         self.cmd = cmd
@@ -1123,3 +1134,38 @@ if __name__ == "__main__":
     import group_scenarios
 
     sys.exit(group_scenarios._member_main(sys.argv[1:]))
+
+
+# -- the scenario lists each client runs -------------------------------------------------
+# A client's test module defines a ``grp`` fixture and a ``TestGroups`` class that
+# inherits the lists its client supports (classes not named Test* are not collected here).
+
+
+class CommonScenarios:
+    def test_three_members_consume_each_record_once(self, grp):
+        scenario_exactly_once(grp)
+
+    def test_clean_leave_rebalances_quickly(self, grp):
+        scenario_clean_leave(grp)
+
+    def test_killed_member_partitions_move_after_session_timeout(self, grp):
+        scenario_kill(grp)
+
+    def test_restart_resumes_from_committed_offset(self, grp):
+        scenario_resume_from_commit(grp)
+
+    def test_auto_offset_reset_earliest_and_latest(self, grp):
+        scenario_offset_reset(grp)
+
+    def test_first_record_within_a_second(self, grp):
+        scenario_first_record_latency(grp)
+
+
+class StaticMembershipScenario:
+    def test_static_member_restart_keeps_assignment(self, grp):
+        scenario_static_membership(grp)
+
+
+class CooperativeScenario:
+    def test_cooperative_sticky_two_then_three_members(self, grp):
+        scenario_cooperative(grp)

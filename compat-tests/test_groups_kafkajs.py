@@ -36,25 +36,6 @@ def grp(bootstrap, request, tmp_path, need_tool):
         g.close_all()
 
 
-def test_three_members_consume_each_record_once(grp):
-    gs.scenario_exactly_once(grp)
 
-
-def test_clean_leave_rebalances_quickly(grp):
-    gs.scenario_clean_leave(grp)
-
-
-def test_killed_member_partitions_move_after_session_timeout(grp):
-    gs.scenario_kill(grp)
-
-
-def test_restart_resumes_from_committed_offset(grp):
-    gs.scenario_resume_from_commit(grp)
-
-
-def test_auto_offset_reset_earliest_and_latest(grp):
-    gs.scenario_offset_reset(grp)
-
-
-def test_first_record_within_a_second(grp):
-    gs.scenario_first_record_latency(grp)
+class TestGroups(gs.CommonScenarios):
+    pass

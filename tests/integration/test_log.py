@@ -1,7 +1,9 @@
 """The segment log over every object store (local folder, memory, S3 via moto) and both catalogues."""
 
 import asyncio
+import contextlib
 import time
+from dataclasses import dataclass
 
 import pytest
 
@@ -10,6 +12,7 @@ from storage.errors import CorruptRecordSet, OffsetOutOfRange, RecordTooLarge
 from storage.flush import FlushPolicy
 from storage.log import LogManager, LogOptions
 from storage.objectstore import ObjectStore
+from storage.partition import PartitionLog
 from storage.recordbatch import build_batch, decode_records, validate_record_set
 
 
@@ -17,6 +20,36 @@ def batch(n: int, start: int = 0, **kw) -> bytes:
     return build_batch(
         [(b"k%d" % i, b"v%d" % i, [("h", b"x")], 1000 + i) for i in range(start, start + n)], **kw
     )
+
+
+@dataclass
+class MemoryLog:
+    cat: Catalogue
+    store: ObjectStore
+    logs: LogManager
+    plogs: list[PartitionLog]
+
+    @property
+    def plog(self) -> PartitionLog:
+        return self.plogs[0]
+
+
+@contextlib.asynccontextmanager
+async def memory_log(tmp_path, *, partitions=1, config=None, **policy):
+    """A topic "t" on an in-memory catalogue and store, with this agent leading every partition."""
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    try:
+        topic = await cat.create_topic("t", partitions, config)
+        store = ObjectStore.from_url("memory://")
+        logs = await open_log(cat, store, tmp_path, **policy)
+        try:
+            plogs = [await logs.partition(topic, p) for p in range(partitions)]
+            yield MemoryLog(cat=cat, store=store, logs=logs, plogs=plogs)
+        finally:
+            await logs.stop()
+    finally:
+        await cat.close()
 
 
 async def open_log(catalogue, store, tmp_path, **policy) -> LogManager:
@@ -77,135 +110,100 @@ async def test_postgres_catalogue_with_s3(pg_url, s3_env, tmp_path):
 
 
 async def test_max_bytes_returns_whole_batches(tmp_path):
-    cat = Catalogue.from_url("sqlite://:memory:")
-    await cat.open()
-    topic = await cat.create_topic("t", 1)
-    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path)
-    plog = await logs.partition(topic, 0)
-    one = batch(10)
-    futures = [logs.append(plog, one, acks=-1).durable for _ in range(6)]
-    await asyncio.gather(*futures)
-    small = await logs.read(plog, 0, 1)
-    assert len(validate_record_set(small.records)) == 1  # the first batch, even over the limit
-    two = await logs.read(plog, 0, len(one) * 2 + 5)
-    assert len(validate_record_set(two.records)) == 2
-    await logs.stop()
-    await cat.close()
+    async with memory_log(tmp_path) as m:
+        logs = m.logs
+        plog = m.plog
+        one = batch(10)
+        futures = [logs.append(plog, one, acks=-1).durable for _ in range(6)]
+        await asyncio.gather(*futures)
+        small = await logs.read(plog, 0, 1)
+        assert len(validate_record_set(small.records)) == 1  # the first batch, even over the limit
+        two = await logs.read(plog, 0, len(one) * 2 + 5)
+        assert len(validate_record_set(two.records)) == 2
 
 
 async def test_refusals(tmp_path):
-    cat = Catalogue.from_url("sqlite://:memory:")
-    await cat.open()
-    topic = await cat.create_topic("t", 1, {"max.message.bytes": "200"})
-    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path)
-    plog = await logs.partition(topic, 0)
-    bad = bytearray(batch(1))
-    bad[-1] ^= 1
-    with pytest.raises(CorruptRecordSet):
-        logs.append(plog, bytes(bad), acks=-1)
-    with pytest.raises(RecordTooLarge):
-        logs.append(plog, build_batch([(None, b"x" * 500, [], 1)]), acks=-1)
-    assert plog.next_offset == 0
-    await logs.stop()
-    await cat.close()
+    async with memory_log(tmp_path, config={"max.message.bytes": "200"}) as m:
+        logs = m.logs
+        plog = m.plog
+        bad = bytearray(batch(1))
+        bad[-1] ^= 1
+        with pytest.raises(CorruptRecordSet):
+            logs.append(plog, bytes(bad), acks=-1)
+        with pytest.raises(RecordTooLarge):
+            logs.append(plog, build_batch([(None, b"x" * 500, [], 1)]), acks=-1)
+        assert plog.next_offset == 0
 
 
 async def test_group_commit_respects_the_put_budget(tmp_path):
     """Many small appends from many 'producers' cost at most the budget's PUTs per second."""
-    cat = Catalogue.from_url("sqlite://:memory:")
-    await cat.open()
-    topic = await cat.create_topic("t", 4)
-    store = ObjectStore.from_url("memory://")
-    logs = await open_log(cat, store, tmp_path, max_flushes_per_second=5)
-    plogs = [await logs.partition(topic, p) for p in range(4)]
-    started = time.monotonic()
-    futures = []
-    while time.monotonic() - started < 1.5:
-        for plog in plogs:
-            futures.append(logs.append(plog, batch(2), acks=-1).durable)
-        await asyncio.sleep(0.002)
-    await asyncio.gather(*futures)
-    elapsed = time.monotonic() - started
-    objects = len(await store.list_keys())
-    assert len(futures) > 100
-    assert objects <= 5 * elapsed + 2, (objects, elapsed)
-    assert sum(p.high_watermark for p in plogs) == 2 * len(futures)
-    await logs.stop()
-    await cat.close()
+    async with memory_log(tmp_path, partitions=4, max_flushes_per_second=5) as m:
+        logs = m.logs
+        plogs = m.plogs
+        store = m.store
+        started = time.monotonic()
+        futures = []
+        while time.monotonic() - started < 1.5:
+            for plog in plogs:
+                futures.append(logs.append(plog, batch(2), acks=-1).durable)
+            await asyncio.sleep(0.002)
+        await asyncio.gather(*futures)
+        elapsed = time.monotonic() - started
+        objects = len(await store.list_keys())
+        assert len(futures) > 100
+        assert objects <= 5 * elapsed + 2, (objects, elapsed)
+        assert sum(p.high_watermark for p in plogs) == 2 * len(futures)
 
 
 async def test_a_lone_produce_is_flushed_at_once(tmp_path):
-    cat = Catalogue.from_url("sqlite://:memory:")
-    await cat.open()
-    topic = await cat.create_topic("t", 1)
-    logs = await open_log(
-        cat, ObjectStore.from_url("memory://"), tmp_path, max_flushes_per_second=1
-    )
-    plog = await logs.partition(topic, 0)
-    await asyncio.sleep(1.1)  # the budget is free
-    started = time.monotonic()
-    await logs.append(plog, batch(1), acks=-1).durable
-    # No fixed linger: one PUT and one commit (well under the 1 s budget interval).
-    assert time.monotonic() - started < 0.5
-    await logs.stop()
-    await cat.close()
+    async with memory_log(tmp_path, max_flushes_per_second=1) as m:
+        logs = m.logs
+        plog = m.plog
+        await asyncio.sleep(1.1)  # the budget is free
+        started = time.monotonic()
+        await logs.append(plog, batch(1), acks=-1).durable
+        # No fixed linger: one PUT and one commit (well under the 1 s budget interval).
+        assert time.monotonic() - started < 0.5
 
 
 async def test_flush_bytes_triggers_an_early_flush(tmp_path):
-    cat = Catalogue.from_url("sqlite://:memory:")
-    await cat.open()
-    topic = await cat.create_topic("t", 1)
-    logs = await open_log(
-        cat,
-        ObjectStore.from_url("memory://"),
-        tmp_path,
-        max_flushes_per_second=0.2,
-        flush_bytes=10_000,
-    )
-    plog = await logs.partition(topic, 0)
-    await logs.append(plog, batch(1), acks=-1).durable  # uses the budget
-    big = build_batch([(None, b"x" * 12_000, [], 1)])
-    started = time.monotonic()
-    await logs.append(plog, big, acks=-1).durable
-    assert time.monotonic() - started < 2.0  # not the 5 s budget interval
-    await logs.stop()
-    await cat.close()
+    async with memory_log(tmp_path, max_flushes_per_second=0.2, flush_bytes=10_000) as m:
+        logs = m.logs
+        plog = m.plog
+        await logs.append(plog, batch(1), acks=-1).durable  # uses the budget
+        big = build_batch([(None, b"x" * 12_000, [], 1)])
+        started = time.monotonic()
+        await logs.append(plog, big, acks=-1).durable
+        assert time.monotonic() - started < 2.0  # not the 5 s budget interval
 
 
 async def test_retention_by_size_and_time(tmp_path):
-    cat = Catalogue.from_url("sqlite://:memory:")
-    await cat.open()
-    topic = await cat.create_topic("t", 1, {"retention.bytes": "1", "retention.ms": "-1"})
-    store = ObjectStore.from_url("memory://")
-    logs = await open_log(cat, store, tmp_path)
-    plog = await logs.partition(topic, 0)
-    for i in range(3):
-        await logs.append(plog, batch(5, i * 5), acks=-1).durable
-    assert await logs.enforce_retention() == 2
-    assert plog.log_start_offset == 10
-    assert len(await store.list_keys()) == 1
-    with pytest.raises(OffsetOutOfRange):
-        await logs.read(plog, 0, 100)
-    assert decode_records((await logs.read(plog, 10, 1 << 20)).records)[0].offset == 10
-    # By time: the records' timestamps (1970) are far older than a day.
-    logs.update_topic(await cat.set_topic_config("t", {"retention.ms": "86400000"}))
-    assert await logs.enforce_retention() == 1
-    assert plog.log_start_offset == plog.high_watermark == 15
-    assert await store.list_keys() == []
-    await logs.stop()
-    await cat.close()
+    async with memory_log(tmp_path, config={"retention.bytes": "1", "retention.ms": "-1"}) as m:
+        logs = m.logs
+        plog = m.plog
+        store = m.store
+        cat = m.cat
+        for i in range(3):
+            await logs.append(plog, batch(5, i * 5), acks=-1).durable
+        assert await logs.enforce_retention() == 2
+        assert plog.log_start_offset == 10
+        assert len(await store.list_keys()) == 1
+        with pytest.raises(OffsetOutOfRange):
+            await logs.read(plog, 0, 100)
+        assert decode_records((await logs.read(plog, 10, 1 << 20)).records)[0].offset == 10
+        # By time: the records' timestamps (1970) are far older than a day.
+        logs.update_topic(await cat.set_topic_config("t", {"retention.ms": "86400000"}))
+        assert await logs.enforce_retention() == 1
+        assert plog.log_start_offset == plog.high_watermark == 15
+        assert await store.list_keys() == []
 
 
 async def test_offsets_by_timestamp(tmp_path):
-    cat = Catalogue.from_url("sqlite://:memory:")
-    await cat.open()
-    topic = await cat.create_topic("t", 1)
-    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path)
-    plog = await logs.partition(topic, 0)
-    await logs.append(plog, batch(10), acks=-1).durable  # timestamps 1000..1009
-    assert await logs.offset_for_timestamp(plog, 1004) == (4, 1004)
-    assert await logs.offset_for_timestamp(plog, 0) == (0, 1000)
-    assert await logs.offset_for_timestamp(plog, 5000) == (-1, -1)
-    assert await logs.offset_for_max_timestamp(plog) == (9, 1009)
-    await logs.stop()
-    await cat.close()
+    async with memory_log(tmp_path) as m:
+        logs = m.logs
+        plog = m.plog
+        await logs.append(plog, batch(10), acks=-1).durable  # timestamps 1000..1009
+        assert await logs.offset_for_timestamp(plog, 1004) == (4, 1004)
+        assert await logs.offset_for_timestamp(plog, 0) == (0, 1000)
+        assert await logs.offset_for_timestamp(plog, 5000) == (-1, -1)
+        assert await logs.offset_for_max_timestamp(plog) == (9, 1009)
