@@ -287,7 +287,11 @@ class Catalogue:
         partitions: int,
         config: dict[str, str] | None = None,
         org_id: OrgId = DEFAULT_ORG,
+        *,
+        leader: AgentId | None = None,
+        lease_ttl_ms: int = 0,
     ) -> Topic:
+        """A new topic and its partitions; with `leader`, that agent holds their leases (epoch 1)."""
         if partitions < 1:
             raise InvalidPartitions("a topic needs at least one partition")
         topic = Topic(
@@ -312,16 +316,23 @@ class Catalogue:
                 json.dumps(topic.config),
                 topic.created_at,
             )
-            await self._insert_partitions(tx, topic.id, range(partitions))
+            await self._insert_partitions(tx, topic.id, range(partitions), leader, lease_ttl_ms)
         return topic
 
     async def _insert_partitions(
-        self, tx: Session, topic_id: TopicId, numbers: Iterable[int]
+        self,
+        tx: Session,
+        topic_id: TopicId,
+        numbers: Iterable[int],
+        leader: AgentId | None,
+        lease_ttl_ms: int,
     ) -> None:
-        for p in numbers:
-            await tx.execute(
-                "INSERT INTO partitions (topic_id, partition) VALUES ($1, $2)", topic_id, p
-            )
+        epoch, expires = (1, now_ms() + lease_ttl_ms) if leader is not None else (0, 0)
+        await tx.executemany(
+            "INSERT INTO partitions (topic_id, partition, leader_agent, leader_epoch,"
+            " lease_expires_at) VALUES ($1, $2, $3, $4, $5)",
+            [(topic_id, p, leader, epoch, expires) for p in numbers],
+        )
 
     async def get_topic(self, name: str, org_id: OrgId = DEFAULT_ORG) -> Topic | None:
         row = await self.driver.fetchrow(
@@ -359,8 +370,15 @@ class Catalogue:
         return topic
 
     async def set_partition_count(
-        self, name: str, count: int, org_id: OrgId = DEFAULT_ORG
+        self,
+        name: str,
+        count: int,
+        org_id: OrgId = DEFAULT_ORG,
+        *,
+        leader: AgentId | None = None,
+        lease_ttl_ms: int = 0,
     ) -> Topic:
+        """More partitions for a topic; with `leader`, that agent holds the new ones' leases."""
         async with self.driver.transaction() as tx:
             row = await tx.fetchrow(
                 f"SELECT {_TOPIC_COLS} FROM topics WHERE org_id = $1 AND name = $2", org_id, name
@@ -373,7 +391,9 @@ class Catalogue:
                     f"topic {name!r} has {topic.partition_count} partitions; the new count must be"
                     f" larger, got {count}"
                 )
-            await self._insert_partitions(tx, topic.id, range(topic.partition_count, count))
+            await self._insert_partitions(
+                tx, topic.id, range(topic.partition_count, count), leader, lease_ttl_ms
+            )
             await tx.execute(
                 "UPDATE topics SET partition_count = $2 WHERE id = $1", topic.id, count
             )
@@ -483,6 +503,14 @@ class Catalogue:
             "UPDATE partitions SET lease_expires_at = $2 WHERE leader_agent = $1",
             agent_id,
             now_ms() + ttl_ms,
+        )
+
+    async def release_all_leases(self, agent_id: AgentId) -> None:
+        """Hand back every lease this agent holds (a graceful stop, after the final flush)."""
+        await self.driver.execute(
+            "UPDATE partitions SET leader_agent = NULL, lease_expires_at = 0"
+            " WHERE leader_agent = $1",
+            agent_id,
         )
 
     async def release_lease(self, agent_id: AgentId, topic_id: TopicId, partition: int) -> None:

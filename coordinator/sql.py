@@ -33,6 +33,7 @@ class Session(Protocol):
     dialect: str
 
     async def execute(self, sql: str, *args: Any) -> None: ...
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
     async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
 
@@ -56,6 +57,9 @@ class _SqliteSession:
 
     async def execute(self, sql: str, *args: Any) -> None:
         await self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._conn.executemany(_PLACEHOLDER.sub(r"?\1", sql), rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         async with self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args) as cur:
@@ -129,6 +133,9 @@ class _PgSession:
 
     async def execute(self, sql: str, *args: Any) -> None:
         await self._conn.execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return list(await self._conn.fetch(sql, *args))

@@ -80,13 +80,31 @@ class Broker:
     async def create_topic(
         self, name: str, partitions: int, config: dict[str, str | None] | None = None
     ) -> Topic:
-        topic = await self.catalogue.create_topic(name, partitions, validate(config or {}))
+        solo = self.logs.solo  # alone, take the leases at once: Metadata names a leader
+        topic = await self.catalogue.create_topic(
+            name, partitions, validate(config or {}), **self._lease_for_new(solo)
+        )
         self.logs.update_topic(topic)
-        if self.logs.solo:  # take the leases now: Metadata names a leader at once
-            for p in range(partitions):
-                await self.logs.partition(topic, p)
+        if solo:
+            self.logs.adopt_new(topic, range(partitions))
         log.info("topic_created", topic=name, partitions=partitions)
         return topic
+
+    async def add_partitions(self, name: str, count: int) -> Topic:
+        """Grow a topic to `count` partitions (Kafka's CreatePartitions, REST's PATCH)."""
+        solo = self.logs.solo
+        before = await self.logs.topic(name, refresh=True)
+        topic = await self.catalogue.set_partition_count(name, count, **self._lease_for_new(solo))
+        self.logs.update_topic(topic)
+        if solo and before is not None:
+            self.logs.adopt_new(topic, range(before.partition_count, count))
+        log.info("partitions_added", topic=name, partitions=count)
+        return topic
+
+    def _lease_for_new(self, solo: bool) -> dict[str, Any]:
+        if not solo:  # the lease keepers share new partitions out
+            return {}
+        return {"leader": self.logs.agent_id, "lease_ttl_ms": self.logs.options.lease_ttl_ms}
 
     async def topic_or_autocreate(self, name: str) -> Topic | None:
         topic = await self.logs.topic(name)

@@ -145,8 +145,7 @@ async def create_partitions(broker: Broker, request: Request) -> dict[str, Any]:
                 )
                 continue
             if not body.validate_only:
-                topic = await broker.catalogue.set_partition_count(t.name, t.count)
-                broker.logs.update_topic(topic)
+                await broker.add_partitions(t.name, t.count)
         except CatalogueError as exc:
             entry.update(error_code=error_code(exc), error_message=str(exc))
     return {"throttle_time": 0, "results": results}

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import structlog
 
-from coordinator.catalogue import AgentId, Catalogue, Topic, TopicId
+from coordinator.catalogue import (
+    AgentId,
+    Catalogue,
+    Chunk,
+    PartitionState,
+    ProducerState,
+    Topic,
+    TopicId,
+)
 
 from . import metrics
 from .cache import ReadCache
@@ -128,16 +136,14 @@ class LogManager:
 
     async def release_leases(self) -> None:
         """Hand every partition back (after the final flush), so another agent takes it at once."""
-        for plog in list(self._logs.values()):
-            if not plog.is_leader:
-                continue
+        led = [plog for plog in self._logs.values() if plog.is_leader]
+        for plog in led:
             plog.is_leader = False
-            try:
-                await self.catalogue.release_lease(self.agent_id, plog.topic_id, plog.partition)
-                metrics.LEADER_CHANGES.labels("released").inc()
-            except Exception as exc:  # the lease then expires on its own
-                log.warning("lease_release_failed", topic=plog.topic_name,
-                            partition=plog.partition, error=str(exc))
+        try:
+            await self.catalogue.release_all_leases(self.agent_id)
+            metrics.LEADER_CHANGES.labels("released").inc(len(led))
+        except Exception as exc:  # the leases then expire on their own
+            log.warning("lease_release_failed", partitions=len(led), error=str(exc))
         metrics.PARTITIONS_LED.set(0)
 
     # -- topics ------------------------------------------------------------------------
@@ -158,7 +164,7 @@ class LogManager:
             del self._logs[key]
             with contextlib.suppress(KeyError):
                 metrics.LEASE_EPOCH.remove(topic.name, str(key[1]))
-        metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
+        self._count_led()
 
     def update_topic(self, topic: Topic) -> None:
         self._topics[topic.name] = topic
@@ -201,11 +207,53 @@ class LogManager:
         if state is None:
             raise UnknownPartition(f"{topic.name} has no partition {partition}")
         chunks = await self.catalogue.list_chunks(topic.id, partition, state.log_start_offset)
+        producers = await self.catalogue.load_producer_states(topic.id, partition)
+        plog = self._install(topic, state, is_leader=is_leader, chunks=chunks, producers=producers)
+        self._count_led()
+        log.info(
+            "partition_opened",
+            topic=topic.name,
+            partition=partition,
+            epoch=plog.leader_epoch,
+            leader=is_leader,
+            high_watermark=plog.high_watermark,
+        )
+        return plog
+
+    def adopt_new(self, topic: Topic, partitions: Iterable[int]) -> None:
+        """Lead partitions just created with this agent as their leaseholder (epoch 1, empty).
+
+        The catalogue wrote the leases in the transaction that created the rows, so there
+        is nothing to read back: no chunks, no producer state.
+        """
+        opened = 0
+        for partition in partitions:
+            if (topic.id, partition) in self._logs:
+                continue
+            state = PartitionState(
+                topic_id=topic.id, partition=partition, leader_agent=self.agent_id,
+                leader_epoch=1, lease_expires_at=0, high_watermark=0, log_start_offset=0,
+                size_bytes=0, last_append_at=0,
+            )
+            self._install(topic, state, is_leader=True, chunks=[], producers=[])
+            opened += 1
+        self._count_led()
+        log.info("partitions_opened", topic=topic.name, partitions=opened, epoch=1, leader=True)
+
+    def _install(
+        self,
+        topic: Topic,
+        state: PartitionState,
+        *,
+        is_leader: bool,
+        chunks: list[Chunk],
+        producers: Iterable[ProducerState],
+    ) -> PartitionLog:
         plog = PartitionLog(
             topic_id=topic.id,
             topic_name=topic.name,
             org_id=topic.org_id,
-            partition=partition,
+            partition=state.partition,
             settings=TopicSettings.of(topic.config),
             leader_epoch=state.leader_epoch,
             is_leader=is_leader,
@@ -214,7 +262,7 @@ class LogManager:
             chunks=chunks,
         )
         plog.last_append_at = state.last_append_at
-        for ps in await self.catalogue.load_producer_states(topic.id, partition):
+        for ps in producers:
             plog.producers.restore(
                 ps.producer_id,
                 ps.producer_epoch,
@@ -229,17 +277,11 @@ class LogManager:
         self._logs[plog.key] = plog
         if is_leader:
             metrics.LEADER_CHANGES.labels("lease_acquired").inc()
-            metrics.LEASE_EPOCH.labels(topic.name, str(partition)).set(plog.leader_epoch)
-        metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
-        log.info(
-            "partition_opened",
-            topic=topic.name,
-            partition=partition,
-            epoch=plog.leader_epoch,
-            leader=is_leader,
-            high_watermark=plog.high_watermark,
-        )
+            metrics.LEASE_EPOCH.labels(topic.name, str(state.partition)).set(plog.leader_epoch)
         return plog
+
+    def _count_led(self) -> None:
+        metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
 
     def _fenced(self, plog: PartitionLog) -> None:
         self.drop(plog, reason="fenced")
@@ -252,7 +294,7 @@ class LogManager:
             del self._logs[plog.key]
         if was_leader:
             metrics.LEADER_CHANGES.labels(reason).inc()
-        metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
+        self._count_led()
 
     async def take(self, topic_id: TopicId, partition: int) -> PartitionLog | None:
         """Try to lead a partition (free or expired lease); a cached follower view is replaced."""

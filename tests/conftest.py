@@ -188,7 +188,9 @@ class ServerProcess:
         ]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=self.env)
-        wait_port(self.port, proc=self.proc)
+        # Kafka, REST and the registry start one after the other: ready when all three listen.
+        for port in (self.port, self.http_port, self.registry_port):
+            wait_port(port, proc=self.proc)
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:

@@ -84,8 +84,7 @@ async def update_topic(
         topic = await a.catalogue.set_topic_config(name, validate(merged))
         logs.update_topic(topic)
     if body.partitions is not None and body.partitions != topic.partition_count:
-        topic = await a.catalogue.set_partition_count(name, body.partitions)
-        logs.update_topic(topic)
+        topic = await a.require_broker().add_partitions(name, body.partitions)
     return await _model(a, topic)
 
 
