@@ -40,6 +40,7 @@ TOPICS = {
     "produce_100": "bench-100b",
     "produce_1k": "bench-1kb",
     "latency": "bench-latency",
+    "latency_low": "bench-latency-low",
     "many_producers": "bench-many",
 }
 GROUPS_TOPIC = "bench-groups"
@@ -78,6 +79,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--latency-seconds", type=float, default=30.0, help="upper bound of the latency workload"
+    )
+    ap.add_argument(
+        "--low-load-messages",
+        type=int,
+        default=60,
+        help="records in the low-load latency workload (one in flight, paced)",
+    )
+    ap.add_argument(
+        "--low-load-interval",
+        type=float,
+        default=0.25,
+        help="seconds between sends in the low-load latency workload (below the PUT budget)",
     )
     ap.add_argument(
         "--many-producers",
@@ -323,6 +336,8 @@ def run_one(broker: str, store: str, args, base: Path, tools: dict) -> dict:
         drain_seconds=args.drain_seconds,
         latency_messages=args.latency_messages,
         latency_seconds=args.latency_seconds,
+        low_load_messages=args.low_load_messages,
+        low_load_interval=args.low_load_interval,
         many_producers=args.many_producers,
         many_seconds=args.many_seconds,
         partitions=args.partitions,
@@ -413,6 +428,16 @@ def run_one(broker: str, store: str, args, base: Path, tools: dict) -> dict:
         )
         measure("latency", lambda: wl.produce_latency(bs, TOPICS["latency"], settings))
         measure(
+            "latency_low",
+            lambda: wl.produce_latency(
+                bs,
+                TOPICS["latency_low"],
+                settings,
+                interval=settings.low_load_interval,
+                messages=settings.low_load_messages,
+            ),
+        )
+        measure(
             "many_producers",
             lambda: wl.produce_throughput(
                 bs,
@@ -479,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             "drain_seconds",
             "latency_messages",
             "latency_seconds",
+            "low_load_messages",
+            "low_load_interval",
             "many_producers",
             "many_seconds",
             "partitions",

@@ -21,6 +21,8 @@ METRICS = [
     ("f1k_mb", "fetch_1k", "mb_per_s", "Fetch 1 KB", "MB/s", True),
     ("lat_p50", "latency", "p50_ms", "Produce latency p50 (1 in flight)", "ms", False),
     ("lat_p99", "latency", "p99_ms", "Produce latency p99 (1 in flight)", "ms", False),
+    ("low_p50", "latency_low", "p50_ms", "Produce latency p50 at low load", "ms", False),
+    ("low_p99", "latency_low", "p99_ms", "Produce latency p99 at low load", "ms", False),
     ("many_msgs", "many_producers", "msgs_per_s", "Produce 100 B, N producers", "msgs/s", True),
     (
         "puts_p100",
@@ -232,8 +234,8 @@ def targets(results: dict) -> list[dict]:
     # 2. p99 at low load <= 1.5x Tansu on S3
     if "s3" in stores:
         r = _ratio(
-            _get(results, "s3", "streamhouse", "latency", "p99_ms"),
-            _get(results, "s3", "tansu", "latency", "p99_ms"),
+            _get(results, "s3", "streamhouse", "latency_low", "p99_ms"),
+            _get(results, "s3", "tansu", "latency_low", "p99_ms"),
         )
         if r is None:
             out.append(
@@ -248,7 +250,11 @@ def targets(results: dict) -> list[dict]:
                 {
                     "target": "p99 latency at low load ≤ 1.5× Tansu — S3",
                     "verdict": "met" if r <= 1.5 else "not met",
-                    "detail": f"StreamHouse/Tansu p99 = {r:.2f}× (lower is better)",
+                    "detail": (
+                        f"StreamHouse/Tansu p99 = {r:.2f}× (lower is better), one acks=all record"
+                        f" in flight every {_get(results, 's3', 'streamhouse', 'latency_low', 'interval_s')} s;"
+                        " back-to-back sends (the budget's worst case) are in the tables"
+                    ),
                 }
             )
 
@@ -437,7 +443,7 @@ def chart(results: dict, path: Path) -> None:
     )
     grouped(
         axes[0][1],
-        [m["lat_p50"], m["lat_p99"]],
+        [m["lat_p50"], m["lat_p99"], m["low_p50"], m["low_p99"]],
         "Produce latency, one record in flight (ms, lower is better)",
         "ms",
         log=True,

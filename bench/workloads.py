@@ -31,6 +31,8 @@ class Settings:
     drain_seconds: float = 30.0
     latency_messages: int = 300
     latency_seconds: float = 30.0
+    low_load_messages: int = 60
+    low_load_interval: float = 0.25
     many_producers: int = 8
     many_seconds: float = 5.0
     partitions: int = 3
@@ -253,8 +255,20 @@ def fetch_throughput(
         c.close()
 
 
-def produce_latency(bootstrap: str, topic: str, s: Settings, value_size: int = 100) -> dict:
-    """One record in flight at a time (produce, then flush), acks=all."""
+def produce_latency(
+    bootstrap: str,
+    topic: str,
+    s: Settings,
+    value_size: int = 100,
+    *,
+    interval: float = 0.0,
+    messages: int | None = None,
+) -> dict:
+    """One record in flight at a time (produce, then flush), acks=all.
+
+    With `interval`, each record is sent that long after the previous one was sent
+    (or at once when it took longer): a steady low load instead of back-to-back.
+    """
     p = Producer(
         {
             "bootstrap.servers": bootstrap,
@@ -284,11 +298,17 @@ def produce_latency(bootstrap: str, topic: str, s: Settings, value_size: int = 1
         one()
     failures = 0
     lat: list[float] = []
+    wanted = messages if messages is not None else s.latency_messages
+    bound = max(s.latency_seconds, wanted * interval * 2)
     t0 = time.perf_counter()
-    while len(lat) < s.latency_messages and time.perf_counter() - t0 < s.latency_seconds:
+    while len(lat) < wanted and time.perf_counter() - t0 < bound:
+        sent = time.perf_counter()
         dt = one()
         if dt is not None:
             lat.append(dt * 1000)
+        pause = interval - (time.perf_counter() - sent)
+        if pause > 0:
+            time.sleep(pause)
     if not lat:
         return {"count": 0, "failures": failures}
     lat.sort()
@@ -302,6 +322,7 @@ def produce_latency(bootstrap: str, topic: str, s: Settings, value_size: int = 1
         "count": len(lat),
         "failures": failures,
         "value_size": value_size,
+        "interval_s": interval,
         "elapsed_s": time.perf_counter() - t0,
         "p50_ms": pct(0.50),
         "p90_ms": pct(0.90),

@@ -3,8 +3,9 @@
 A flush takes everything buffered, writes one object per tenant, and commits
 the chunks with the partitions' new high watermarks in one catalogue
 transaction. A flush starts as soon as there is data and the budget allows
-(`max_flushes_per_second`), or at once when the buffer reaches `flush_bytes`.
-Several uploads may be in flight; commits happen strictly in order. A failed
+(`max_flushes_per_second`, a hard cap on PUTs however much data arrives: under
+load the objects grow instead of their number). Several uploads may be in
+flight; commits happen strictly in order. A failed
 upload or commit is retried with backoff and keeps its place; the buffer is
 bounded, and past its limit appends are refused (backpressure).
 """
@@ -43,7 +44,6 @@ log = structlog.get_logger("streamhouse.flush")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlushPolicy:
     max_flushes_per_second: float = 10.0
-    flush_bytes: int = 8 * 1024 * 1024
     max_buffer_bytes: int = 256 * 1024 * 1024
     max_in_flight: int = 4
 
@@ -80,7 +80,6 @@ class FlushBuffer:
         self._pending_bytes = 0
         self._in_flight_bytes = 0
         self._has_data = asyncio.Event()
-        self._full = asyncio.Event()
         self._slots = asyncio.Semaphore(policy.max_in_flight)
         self._last_job: _Job | None = None
         self._jobs: set[asyncio.Task[None]] = set()
@@ -97,8 +96,6 @@ class FlushBuffer:
         self._pending_bytes += len(batch.data)
         metrics.BUFFER_BYTES.set(self.buffered_bytes)
         self._has_data.set()
-        if self._pending_bytes >= self.policy.flush_bytes:
-            self._full.set()
 
     def check_capacity(self, incoming: int) -> None:
         if self.buffered_bytes + incoming > self.policy.max_buffer_bytes:
@@ -142,12 +139,8 @@ class FlushBuffer:
         while True:
             await self._has_data.wait()
             wait = self._last_start + interval - time.monotonic()
-            if wait > 0 and self._pending_bytes < self.policy.flush_bytes:
-                self._full.clear()
-                try:
-                    await asyncio.wait_for(self._full.wait(), wait)
-                except TimeoutError:
-                    pass
+            if wait > 0:
+                await asyncio.sleep(wait)
             await self._slots.acquire()
             if not self._pending:
                 self._slots.release()
@@ -160,7 +153,6 @@ class FlushBuffer:
         self._in_flight_bytes += self._pending_bytes
         self._pending_bytes = 0
         self._has_data.clear()
-        self._full.clear()
         self._last_start = time.monotonic()
         segment = self.wal.rotate() if self.wal is not None else None
         job = _Job(batches=batches, wal_segment=segment)

@@ -56,7 +56,6 @@ class Agent:
                 retention_check_seconds=s.retention_check_seconds,
                 flush=FlushPolicy(
                     max_flushes_per_second=s.max_flushes_per_second,
-                    flush_bytes=s.flush_bytes,
                     max_buffer_bytes=s.max_buffer_bytes,
                 ),
             ),

@@ -28,7 +28,6 @@ class Settings:
     default_partitions: int = 1
     max_request_bytes: int = 100 * 1024 * 1024
     max_flushes_per_second: float = 10.0
-    flush_bytes: int = 8 * 1024 * 1024
     max_buffer_bytes: int = 256 * 1024 * 1024
     wal_fsync: str = "interval"
     lease_ttl_ms: int = 10_000
@@ -132,8 +131,8 @@ def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Set
         raise ValueError("wal-fsync must be always, interval or never")
     if settings.max_flushes_per_second <= 0:
         raise ValueError("max-flushes-per-second must be positive")
-    if settings.flush_bytes <= 0 or settings.max_buffer_bytes < settings.flush_bytes:
-        raise ValueError("flush-bytes must be positive and max-buffer-bytes at least flush-bytes")
+    if settings.max_buffer_bytes <= 0:
+        raise ValueError("max-buffer-bytes must be positive")
     split_host_port(settings.kafka_listen)
     split_host_port(settings.http_listen)
     if settings.registry_listen not in ("", "off"):

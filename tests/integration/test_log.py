@@ -166,15 +166,20 @@ async def test_a_lone_produce_is_flushed_at_once(tmp_path):
         assert time.monotonic() - started < 0.5
 
 
-async def test_flush_bytes_triggers_an_early_flush(tmp_path):
-    async with memory_log(tmp_path, max_flushes_per_second=0.2, flush_bytes=10_000) as m:
+async def test_the_budget_caps_flushes_however_much_data_arrives(tmp_path):
+    """Under load objects grow, their number does not: at most one flush per budget interval."""
+    async with memory_log(tmp_path, max_flushes_per_second=2) as m:
         logs = m.logs
         plog = m.plog
         await logs.append(plog, batch(1), acks=-1).durable  # uses the budget
-        big = build_batch([(None, b"x" * 12_000, [], 1)])
+        before = logs.buffer.flushes
         started = time.monotonic()
-        await logs.append(plog, big, acks=-1).durable
-        assert time.monotonic() - started < 2.0  # not the 5 s budget interval
+        big = [build_batch([(None, b"x" * 200_000, [], 1)]) for _ in range(40)]  # 8 MB
+        waits = [logs.append(plog, b, acks=-1).durable for b in big]
+        await asyncio.gather(*waits)
+        elapsed = time.monotonic() - started
+        assert logs.buffer.flushes - before == 1  # all 8 MB in the next flush
+        assert 0.3 < elapsed < 2.0  # it waited for the budget's next slot (0.5 s)
 
 
 async def test_retention_by_size_and_time(tmp_path):

@@ -148,7 +148,7 @@ def test_backpressure_when_the_store_is_down(server_factory, tmp_path):
     env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x",
            "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
     server = server_factory(tmp_path / "bp", env=env, extra=[
-        "--objects", "s3://nowhere/x", "--flush-bytes", "4000", "--max-buffer-bytes", "8000"]).start()
+        "--objects", "s3://nowhere/x", "--max-buffer-bytes", "8000"]).start()
     wire = Wire(server.bootstrap)
     create_topic(wire, "bp")
     big = build_batch([(None, b"x" * 3000, [], 1)])
