@@ -297,6 +297,8 @@ def produce_latency(
     for _ in range(10):  # warm-up: connection, metadata, first flush
         one()
     failures = 0
+    if interval:  # the warm-up ran back to back: start the paced run one interval later
+        time.sleep(interval)
     lat: list[float] = []
     wanted = messages if messages is not None else s.latency_messages
     bound = max(s.latency_seconds, wanted * interval * 2)

@@ -499,11 +499,13 @@ class Catalogue:
         )
 
     async def renew_leases(self, agent_id: AgentId, ttl_ms: int) -> None:
+        """Renew every lease of this agent: its partitions and the groups it coordinates."""
         await self.driver.execute(
             "UPDATE partitions SET lease_expires_at = $2 WHERE leader_agent = $1",
             agent_id,
             now_ms() + ttl_ms,
         )
+        await self.offsets.renew_coordinations(agent_id, ttl_ms)
 
     async def release_all_leases(self, agent_id: AgentId) -> None:
         """Hand back every lease this agent holds (a graceful stop, after the final flush)."""
@@ -512,6 +514,7 @@ class Catalogue:
             " WHERE leader_agent = $1",
             agent_id,
         )
+        await self.offsets.release_coordinations(agent_id)
 
     async def release_lease(self, agent_id: AgentId, topic_id: TopicId, partition: int) -> None:
         await self.driver.execute(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from .offsets import CommittedOffset, OffsetStore
+from .offsets import CommittedOffset, NotCoordinator, OffsetStore
 
 log = structlog.get_logger("streamhouse.groups")
 
@@ -112,8 +112,10 @@ class GroupCoordinator:
         *,
         initial_rebalance_delay_ms: int = 200,
         clock: Callable[[], float] = time.monotonic,
+        agent_id: str | None = None,
     ) -> None:
         self.offsets = offsets
+        self.agent_id = agent_id  # commits are fenced on this agent's coordinator lease
         self.initial_delay = initial_rebalance_delay_ms / 1000
         self.clock = clock
         self.groups: dict[str, Group] = {}
@@ -530,8 +532,28 @@ class GroupCoordinator:
                 return "rebalance_in_progress"
             member.last_heartbeat = self.clock()
         if offsets:
-            await self.offsets.commit(group_id, offsets)
+            try:
+                await self.offsets.commit(group_id, offsets, coordinator=self.agent_id)
+            except NotCoordinator:
+                self.forget(group_id)
+                return "not_coordinator"
         return "none"
+
+    def forget(self, group_id: str) -> None:
+        """Drop the in-memory state of a group another agent coordinates now; its members
+        get NOT_COORDINATOR, find the new coordinator and rejoin there."""
+        group = self.groups.pop(group_id, None)
+        if group is None:
+            return
+        if group.rebalance is not None:
+            group.rebalance.cancel()
+        for member in group.members.values():
+            if member.join_waiter is not None and not member.join_waiter.done():
+                member.join_waiter.set_result(
+                    JoinResult(error="not_coordinator", member_id=member.member_id)
+                )
+            if member.sync_waiter is not None and not member.sync_waiter.done():
+                member.sync_waiter.set_result(SyncResult(error="not_coordinator"))
 
     # -- administration ---------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from .sql import Driver
+from .sql import Driver, Session
 
 DEFAULT_ORG = "default"
 
@@ -18,6 +19,24 @@ class CommittedOffset:
     leader_epoch: int
     metadata: str | None
     commit_time: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupLease:
+    """Which agent coordinates a group, under which epoch, until when (ms)."""
+
+    group_id: str
+    agent_id: str
+    epoch: int
+    expires_at: int
+
+
+class NotCoordinator(RuntimeError):
+    """This agent no longer holds the group's coordinator lease (another agent took it)."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class OffsetStore:
@@ -37,6 +56,88 @@ class OffsetStore:
             protocol_type,
             now,
         )
+
+    # -- coordinator leases ----------------------------------------------------------
+
+    async def coordinator(self, group_id: str, org_id: str = DEFAULT_ORG) -> GroupLease | None:
+        row = await self.driver.fetchrow(
+            "SELECT coordinator, epoch, lease_expires_at FROM group_coordinators"
+            " WHERE org_id = $1 AND group_id = $2",
+            org_id,
+            group_id,
+        )
+        if row is None:
+            return None
+        return GroupLease(
+            group_id=group_id, agent_id=str(row[0]), epoch=int(row[1]), expires_at=int(row[2])
+        )
+
+    async def claim(
+        self, group_id: str, candidate: str, ttl_ms: int, org_id: str = DEFAULT_ORG
+    ) -> GroupLease:
+        """The group's coordinator: its holder while the lease runs, else `candidate` (new epoch)."""
+        now = _now_ms()
+        async with self.driver.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO group_coordinators (org_id, group_id, coordinator, epoch,"
+                " lease_expires_at) VALUES ($1, $2, $3, 0, 0) ON CONFLICT (org_id, group_id)"
+                " DO NOTHING",
+                org_id,
+                group_id,
+                candidate,
+            )
+            lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+            row = await tx.fetchrow(
+                "SELECT coordinator, epoch, lease_expires_at FROM group_coordinators"
+                f" WHERE org_id = $1 AND group_id = $2{lock}",
+                org_id,
+                group_id,
+            )
+            assert row is not None
+            holder, epoch, expires = str(row[0]), int(row[1]), int(row[2])
+            if expires > now:
+                return GroupLease(group_id=group_id, agent_id=holder, epoch=epoch,
+                                  expires_at=expires)
+            epoch += 0 if holder == candidate and epoch > 0 else 1
+            await tx.execute(
+                "UPDATE group_coordinators SET coordinator = $3, epoch = $4, lease_expires_at = $5"
+                " WHERE org_id = $1 AND group_id = $2",
+                org_id,
+                group_id,
+                candidate,
+                epoch,
+                now + ttl_ms,
+            )
+        return GroupLease(group_id=group_id, agent_id=candidate, epoch=epoch,
+                          expires_at=now + ttl_ms)
+
+    async def renew_coordinations(self, agent_id: str, ttl_ms: int) -> None:
+        await self.driver.execute(
+            "UPDATE group_coordinators SET lease_expires_at = $2 WHERE coordinator = $1",
+            agent_id,
+            _now_ms() + ttl_ms,
+        )
+
+    async def release_coordinations(self, agent_id: str) -> None:
+        await self.driver.execute(
+            "UPDATE group_coordinators SET lease_expires_at = 0 WHERE coordinator = $1",
+            agent_id,
+        )
+
+    @staticmethod
+    async def _fence(tx: Session, group_id: str, agent_id: str, org_id: str) -> None:
+        """Refuse a write by an agent whose coordinator lease another agent has taken."""
+        lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+        row = await tx.fetchrow(
+            "SELECT coordinator FROM group_coordinators WHERE org_id = $1 AND group_id = $2"
+            + lock,
+            org_id,
+            group_id,
+        )
+        if row is not None and row[0] != agent_id:
+            raise NotCoordinator(f"group {group_id!r} is coordinated by agent {row[0]} now")
+
+    # -- groups -----------------------------------------------------------------------
 
     async def list_groups(self, org_id: str = DEFAULT_ORG) -> list[tuple[str, str]]:
         """(group id, protocol type) of every group known to the catalogue."""
@@ -68,9 +169,17 @@ class OffsetStore:
         return existed is not None
 
     async def commit(
-        self, group_id: str, offsets: list[CommittedOffset], org_id: str = DEFAULT_ORG
+        self,
+        group_id: str,
+        offsets: list[CommittedOffset],
+        org_id: str = DEFAULT_ORG,
+        *,
+        coordinator: str | None = None,
     ) -> None:
+        """Store offsets; with `coordinator`, only while that agent coordinates the group."""
         async with self.driver.transaction() as tx:
+            if coordinator is not None:
+                await self._fence(tx, group_id, coordinator, org_id)
             await tx.execute(
                 "INSERT INTO consumer_groups (org_id, group_id, protocol_type, created_at)"
                 " VALUES ($1, $2, '', $3) ON CONFLICT (org_id, group_id) DO NOTHING",

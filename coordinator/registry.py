@@ -8,7 +8,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from .sql import Driver
+from .sql import Driver, Session
 
 DEFAULT_ORG = "default"
 GLOBAL = ""  # the subject name under which global settings are kept
@@ -30,6 +30,15 @@ class SubjectVersion:
     deleted: bool
 
 
+async def _serialize_registrations(tx: Session, org_id: str) -> None:
+    """One registration at a time per tenant, across agents: two agents registering the
+    same new schema, or two new versions of one subject, would otherwise both read "not
+    there yet" and collide on the fingerprint or the version number. SQLite transactions
+    are serialized already; on PostgreSQL a transaction-scoped advisory lock does it."""
+    if tx.dialect == "postgresql":
+        await tx.execute("SELECT pg_advisory_xact_lock(hashtext('registry:' || $1::text))", org_id)
+
+
 class RegistryStore:
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
@@ -46,6 +55,7 @@ class RegistryStore:
         """Store the schema (or find it) and add it as the subject's next version: (id, version)."""
         now = int(time.time() * 1000)
         async with self.driver.transaction() as tx:
+            await _serialize_registrations(tx, org_id)
             row = await tx.fetchrow(
                 "SELECT id FROM registry_schemas WHERE org_id = $1 AND fingerprint = $2",
                 org_id, fingerprint)
@@ -81,6 +91,7 @@ class RegistryStore:
         """Store a schema under a given id (and a subject version), as an import keeps them."""
         now = int(time.time() * 1000)
         async with self.driver.transaction() as tx:
+            await _serialize_registrations(tx, org_id)
             if await tx.fetchrow("SELECT 1 FROM registry_schemas WHERE org_id = $1 AND id = $2",
                                  org_id, schema_id) is None:
                 await tx.execute(

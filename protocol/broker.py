@@ -53,6 +53,8 @@ class Broker:
         self.supported: dict[int, tuple[int, int]] = {}
         self._server: asyncio.Server | None = None
         self._live: tuple[float, list[Agent]] | None = None
+        # group id -> (when looked up, its coordinator); see groups.coordinator_for
+        self.group_coordinators: dict[str, tuple[float, Agent]] = {}
         self._connections: set[asyncio.Task[None]] = set()
         from . import registry
 
@@ -65,10 +67,10 @@ class Broker:
     def node_id(self) -> int:
         return self.agent.broker_id
 
-    async def live_agents(self) -> list[Agent]:
-        """Live agents (this one included), by broker id; cached for a second."""
+    async def live_agents(self, *, fresh: bool = False) -> list[Agent]:
+        """Live agents (this one included), by broker id; cached for a second unless `fresh`."""
         now = time.monotonic()
-        if self._live is None or now - self._live[0] > 1.0:
+        if fresh or self._live is None or now - self._live[0] > 1.0:
             live = await self.catalogue.live_agents(self.logs.options.lease_ttl_ms)
             if all(a.id != self.agent.id for a in live):
                 live.append(self.agent)

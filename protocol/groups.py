@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
-from coordinator.catalogue import Agent
+from coordinator.catalogue import Agent, AgentId
 from coordinator.groups import EMPTY
 from coordinator.offsets import CommittedOffset
 
@@ -44,25 +44,62 @@ def code(name: str) -> ErrorCode:
 
 
 async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
+    """Group requests are answered by the group's coordinator only (as Kafka does): the
+    others say NOT_COORDINATOR, per group where a request names several."""
     handler = _HANDLERS[request.api_key]
-    if request.api_key in (JOIN, SYNC, HEARTBEAT, LEAVE, OFFSET_COMMIT):
-        coordinator = await coordinator_for(broker, request.body.group_id)
-        if coordinator.id != broker.agent.id:
+    if request.api_key in (JOIN, SYNC, HEARTBEAT, LEAVE, OFFSET_COMMIT, OFFSET_DELETE):
+        if not await coordinates(broker, request.body.group_id):
             return _not_coordinator(request)
     return await handler(broker, request, conn)
 
 
-async def coordinator_for(broker: Broker, group_id: str) -> Agent:
-    """The one live agent that coordinates a group: a hash of its id over the live agents.
+_COORDINATOR_CACHE_S = 1.0
 
-    When agents come or go, groups move; their members get NOT_COORDINATOR, find the
-    new coordinator and rejoin (committed offsets are in the catalogue).
+
+async def coordinator_for(broker: Broker, group_id: str) -> Agent:
+    """The one live agent that coordinates a group: the holder of its coordinator lease.
+
+    A group without a live lease is claimed for one of the live agents (a hash of its id),
+    in one catalogue transaction, so every agent names the same coordinator. The holder
+    renews the lease with its partition leases; when it stops or dies the lease ends and
+    the group moves: members get NOT_COORDINATOR, find the new coordinator and rejoin
+    (committed offsets are in the catalogue). Answers are cached for a second.
     """
+    cache = broker.group_coordinators
+    now = time.monotonic()
+    hit = cache.get(group_id)
+    if hit is not None and now - hit[0] < _COORDINATOR_CACHE_S:
+        return hit[1]
     live = await broker.live_agents()
-    return live[zlib.crc32(group_id.encode()) % len(live)]
+    by_id = {a.id: a for a in live}
+    offsets = broker.catalogue.offsets
+    lease = await offsets.coordinator(group_id)
+    wall = int(time.time() * 1000)
+    if lease is None or lease.expires_at <= wall or lease.agent_id not in by_id:
+        live = await broker.live_agents(fresh=True)  # never hand a group to a departed agent
+        by_id = {a.id: a for a in live}
+        candidate = live[zlib.crc32(group_id.encode()) % len(live)]
+        lease = await offsets.claim(group_id, candidate.id, broker.logs.options.lease_ttl_ms)
+    agent = by_id.get(AgentId(lease.agent_id))
+    if agent is None:  # a holder this agent's (cached) view does not list yet
+        agent = next((a for a in await broker.catalogue.list_agents() if a.id == lease.agent_id),
+                     live[0])
+    if agent.id != broker.agent.id:
+        broker.groups.forget(group_id)
+    if len(cache) > 10_000:  # forget old lookups of groups nobody asks about any more
+        for gid in [g for g, (at, _a) in cache.items() if now - at >= _COORDINATOR_CACHE_S]:
+            del cache[gid]
+    cache[group_id] = (now, agent)
+    return agent
+
+
+async def coordinates(broker: Broker, group_id: str) -> bool:
+    return (await coordinator_for(broker, group_id)).id == broker.agent.id
 
 
 def _not_coordinator(request: Request) -> dict[str, Any]:
+    if request.api_key == OFFSET_DELETE:
+        return {"throttle_time": 0, "error_code": ErrorCode.not_coordinator, "topics": []}
     if request.api_key == OFFSET_COMMIT:
         return {"throttle_time": 0, "topics": [
             {"name": t.name, "partitions": [
@@ -213,11 +250,21 @@ async def offset_commit(broker: Broker, request: Request, conn: Connection) -> d
 async def offset_fetch(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     body = request.body
     if request.api_version >= 8:
-        groups = [
-            {"group_id": g.group_id, **await _fetch_one(broker, g.group_id, g.topics)}
-            for g in body.groups
-        ]
+        groups = []
+        for g in body.groups:
+            if await coordinates(broker, g.group_id):
+                groups.append({"group_id": g.group_id, **await _fetch_one(broker, g.group_id, g.topics)})
+            else:
+                groups.append({"group_id": g.group_id, "topics": [],
+                               "error_code": ErrorCode.not_coordinator})
         return {"throttle_time": 0, "groups": groups}
+    if not await coordinates(broker, body.group_id):
+        # v1 has no top-level error code: the partitions asked for carry it.
+        topics = [{"name": t.name, "partitions": [
+            {"partition_index": p, "committed_offset": -1, "committed_leader_epoch": -1,
+             "metadata": "", "error_code": ErrorCode.not_coordinator}
+            for p in t.partition_indexes]} for t in (body.topics or [])]
+        return {"throttle_time": 0, "topics": topics, "error_code": ErrorCode.not_coordinator}
     return {"throttle_time": 0, **await _fetch_one(broker, body.group_id, body.topics)}
 
 
@@ -250,7 +297,9 @@ async def _fetch_one(broker: Broker, group_id: str, topics: Any) -> dict[str, An
 
 async def list_groups(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     states = set(getattr(request.body, "states_filter", ()) or ())
-    groups = await broker.groups.list_groups(states or None)
+    # Admin clients ask every broker and merge: each lists the groups it coordinates.
+    groups = [g for g in await broker.groups.list_groups(states or None)
+              if await coordinates(broker, g[0])]
     return {
         "throttle_time": 0,
         "error_code": 0,
@@ -264,6 +313,11 @@ async def list_groups(broker: Broker, request: Request, conn: Connection) -> dic
 async def describe_groups(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
     out = []
     for group_id in request.body.groups:
+        if not await coordinates(broker, group_id):
+            out.append({"error_code": ErrorCode.not_coordinator, "group_id": group_id,
+                        "group_state": "", "protocol_type": "", "protocol_data": "",
+                        "members": [], "authorized_operations": -2147483648})
+            continue
         desc = await broker.groups.describe(group_id)
         if desc is None:
             out.append(
@@ -303,10 +357,12 @@ async def describe_groups(broker: Broker, request: Request, conn: Connection) ->
 
 
 async def delete_groups(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
-    results = [
-        {"group_id": g, "error_code": code(await broker.groups.delete_group(g))}
-        for g in request.body.groups_names
-    ]
+    results = []
+    for g in request.body.groups_names:
+        if not await coordinates(broker, g):
+            results.append({"group_id": g, "error_code": ErrorCode.not_coordinator})
+            continue
+        results.append({"group_id": g, "error_code": code(await broker.groups.delete_group(g))})
     return {"throttle_time": 0, "results": results}
 
 

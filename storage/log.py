@@ -129,6 +129,10 @@ class LogManager:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:  # stale at once: nobody hands this agent a partition or a group from now on
+            await self.catalogue.mark_stopped(self.agent_id)
+        except Exception as exc:  # the heartbeat then just goes stale
+            log.warning("mark_stopped_failed", error=str(exc))
         await self.buffer.stop()
         if self.wal is not None:
             await self.wal.close()

@@ -36,6 +36,8 @@ from .throttle import (
     is_throttling,
 )
 
+_SINGLE_PUT_LIMIT = 4 * 1024**3  # bytes; S3 takes up to 5 GiB in one PUT
+
 __all__ = [
     "ObjectStore",
     "ObjectStoreError",
@@ -188,8 +190,13 @@ class ObjectStore:
     async def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
         body = bytes(data) if isinstance(data, bytearray) else data
 
+        # One PUT request per object: a flush is in memory already and far below S3's 5 GiB
+        # single-PUT limit, while a multipart upload would cost 2 POSTs and a PUT per 5 MiB
+        # part, multiplying the requests the flush budget bounds.
+        single = len(body) < _SINGLE_PUT_LIMIT
+
         async def call() -> None:
-            await obstore.put_async(self._store, key, body)
+            await obstore.put_async(self._store, key, body, use_multipart=not single)
 
         try:
             await self._call("put", f"PUT {key}", call)

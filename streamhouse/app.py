@@ -11,6 +11,7 @@ from coordinator.catalogue import AgentId, Catalogue, now_ms
 from coordinator.groups import GroupCoordinator
 from protocol import client
 from protocol.broker import Broker, BrokerOptions
+from protocol.group_admin import GroupAdmin
 from storage.flush import FlushPolicy
 from storage.log import LogManager, LogOptions
 from storage.objectstore import ObjectStore
@@ -69,6 +70,7 @@ class Agent:
         self.groups = GroupCoordinator(
             self.catalogue.offsets,
             initial_rebalance_delay_ms=s.group_initial_rebalance_delay_ms,
+            agent_id=agent_id,
         )
         self.groups.start()
         self.broker = Broker(
@@ -124,10 +126,6 @@ class Agent:
             await self.groups.stop()
         if self.logs is not None:
             await self.logs.stop()
-            try:
-                await self.catalogue.mark_stopped(self.logs.agent_id)
-            except Exception as exc:  # the heartbeat then just goes stale
-                log.warning("mark_stopped_failed", error=str(exc))
         await self.catalogue.close()
         log.info("stopped")
 
@@ -136,13 +134,7 @@ class Agent:
         deadline = asyncio.get_running_loop().time() + 2 * self.settings.lease_ttl_ms / 1000
         while True:
             try:
-                t = await self.catalogue.get_topic(topic)
-                state = await self.catalogue.get_partition(t.id, partition) if t else None
-                holder = state.leader_agent if state else None
-                agent = next((a for a in await self.catalogue.list_agents() if a.id == holder), None)
-                if agent is None:
-                    raise RuntimeError(f"{topic}-{partition} has no live leader")
-                await client.produce(agent.host, agent.port, topic, partition, batch)
+                await client.produce_to_leader(self.catalogue, topic, partition, batch)
                 return
             except Exception:
                 if asyncio.get_running_loop().time() >= deadline:
@@ -172,6 +164,10 @@ class Agent:
         if self.logs is None:
             raise RuntimeError("the agent is not started")
         return self.logs
+
+    def group_admin(self) -> GroupAdmin:
+        """Group administration that asks the group's coordinator, wherever it runs."""
+        return GroupAdmin(self.require_broker())
 
     def require_groups(self) -> GroupCoordinator:
         if self.groups is None:

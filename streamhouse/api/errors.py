@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coordinator.catalogue import InvalidPartitions, TopicExists, UnknownTopic
+from protocol.group_admin import CoordinatorUnreachable
 from storage import errors as se
 from storage.topic_config import InvalidConfig
+
+log = structlog.get_logger("streamhouse.api")
 
 
 class ApiError(Exception):
@@ -40,6 +44,7 @@ _DOMAIN: list[tuple[type[Exception], int, str]] = [
     (se.BufferFull, 503, "backpressure"),
     (se.StorageUnavailable, 503, "storage_unavailable"),
     (se.CorruptRecordSet, 400, "invalid_records"),
+    (CoordinatorUnreachable, 503, "coordinator_unavailable"),
 ]
 
 
@@ -63,6 +68,15 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(
             {"error": code, "message": str(exc.detail)}, status_code=exc.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(req: Request, exc: Exception) -> JSONResponse:
+        # A bug: still a JSON body a client can show, and the traceback in the log.
+        log.error("rest_unhandled_error", path=req.url.path, error=repr(exc), exc_info=exc)
+        return JSONResponse(
+            {"error": "internal_error", "message": f"internal error: {type(exc).__name__}"},
+            status_code=500,
         )
 
     for cls, status, code in _DOMAIN:

@@ -36,8 +36,9 @@ def _lag(rows: list[PartitionLag]) -> list[models.PartitionLagModel]:
 @router.get("", response_model=list[models.GroupSummary])
 async def list_groups(a: Agent = Depends(agent)) -> list[models.GroupSummary]:
     out = []
-    for group_id, ptype, state in await a.require_groups().list_groups():
-        desc = await a.require_groups().describe(group_id)
+    admin = a.group_admin()
+    for group_id, ptype, state in await admin.list_groups():
+        desc = await admin.describe(group_id)
         lag = await group_lag(a.catalogue, group_id)
         out.append(
             models.GroupSummary(
@@ -55,7 +56,7 @@ async def list_groups(a: Agent = Depends(agent)) -> list[models.GroupSummary]:
     "/{group_id}", response_model=models.GroupDetail, responses={404: {"model": models.Error}}
 )
 async def group_detail(group_id: str, a: Agent = Depends(agent)) -> models.GroupDetail:
-    desc = await a.require_groups().describe(group_id)
+    desc = await a.group_admin().describe(group_id)
     if desc is None:
         raise not_found(f"consumer group {group_id!r} does not exist")
     lag = _lag(await group_lag(a.catalogue, group_id))
@@ -84,13 +85,13 @@ async def group_detail(group_id: str, a: Agent = Depends(agent)) -> models.Group
     responses={404: {"model": models.Error}},
 )
 async def lag(group_id: str, a: Agent = Depends(agent)) -> list[models.PartitionLagModel]:
-    if await a.require_groups().describe(group_id) is None:
+    if await a.group_admin().describe(group_id) is None:
         raise not_found(f"consumer group {group_id!r} does not exist")
     return _lag(await group_lag(a.catalogue, group_id))
 
 
 async def _require_empty(a: Agent, group_id: str) -> None:
-    state = a.require_groups().state_of(group_id)
+    state = await a.group_admin().state(group_id)
     if state not in (EMPTY, DEAD):
         raise ApiError(
             409,
@@ -117,7 +118,7 @@ async def _commit(
         )
         for t, p, o in targets
     ]
-    error = await a.require_groups().commit_offsets(group_id, -1, "", None, offsets)
+    error = await a.group_admin().commit(group_id, offsets)
     if error != "none":
         raise ApiError(409, error, f"the offsets of {group_id!r} cannot change now: {error}")
     return models.OffsetsChanged(
@@ -200,7 +201,7 @@ async def seek(
     responses={404: {"model": models.Error}, 409: {"model": models.Error}},
 )
 async def delete(group_id: str, a: Agent = Depends(agent)) -> Response:
-    error = await a.require_groups().delete_group(group_id)
+    error = await a.group_admin().delete(group_id)
     if error == "non_empty_group":
         raise ApiError(409, "group_not_empty", f"consumer group {group_id!r} has members")
     if error == "group_id_not_found":

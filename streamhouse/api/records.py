@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from storage.errors import OffsetOutOfRange
+from protocol import client
+from storage.errors import OffsetOutOfRange, RecordTooLarge
 from storage.recordbatch import build_batch, decode_records
 
 from . import models
@@ -100,15 +101,38 @@ async def produce(
         refusal = await broker.schema_validator.check(topic.name, topic.config, batch)
         if refusal is not None:
             raise ApiError(422, "schema_validation_failed", refusal)
-    for partition, indexes in by_partition.items():
-        plog = await logs.partition(topic, partition)
+    # All or nothing, as far as this agent can tell before writing: every refusal that can
+    # be known in advance (size, buffer room) is checked before any partition is appended.
+    plogs = {p: await logs.partition(topic, p) for p in by_partition}
+    local = {p: plog for p, plog in plogs.items() if plog.is_leader}
+    for p, plog in local.items():
+        if len(batches[p]) > plog.settings.max_message_bytes:
+            raise RecordTooLarge(
+                f"the records for partition {p} make a batch of {len(batches[p])} bytes, over"
+                f" max.message.bytes={plog.settings.max_message_bytes} of {topic.name}"
+            )
+    logs.buffer.check_capacity(sum(len(batches[p]) for p in local))
+    for partition, plog in local.items():
         result = logs.append(plog, batches[partition], acks=acks)
-        for n, i in enumerate(indexes):
+        for n, i in enumerate(by_partition[partition]):
             offsets[i] = result.base_offset + n
         if acks == -1:
             waits.append(result.durable)
         elif acks == 1 and result.logged is not None:
             waits.append(result.logged)
+    # Partitions led by another agent: handed to it over the Kafka protocol.
+    forwarded = [p for p in by_partition if p not in local]
+    bases = await asyncio.gather(*(
+        client.produce_to_leader(a.catalogue, topic.name, p, batches[p], acks=-1 if acks == -1 else 1)
+        for p in forwarded
+    ), return_exceptions=True)
+    for p, base in zip(forwarded, bases, strict=True):
+        if isinstance(base, BaseException):
+            raise ApiError(503, "not_leader", f"partition {p} of {topic.name} is led by another"
+                           f" agent that did not take the records: {base}; the other partitions'"
+                           " records were written")
+        for n, i in enumerate(by_partition[p]):
+            offsets[i] = base + n
     if waits:
         done, pending = await asyncio.wait(waits, timeout=30)
         if pending:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
@@ -21,6 +22,8 @@ from .service import (
     schema_not_found,
     schema_types,
 )
+
+log = structlog.get_logger("streamhouse.registry")
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
@@ -53,6 +56,12 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
     async def registry_error(_req: Request, exc: RegistryError) -> RegistryJSON:
         return RegistryJSON({"error_code": exc.error_code, "message": exc.message}, status_code=exc.status)
 
+    @app.exception_handler(Exception)
+    async def unexpected(req: Request, exc: Exception) -> RegistryJSON:
+        log.error("registry_unhandled_error", path=req.url.path, error=repr(exc), exc_info=exc)
+        return RegistryJSON({"error_code": 50001, "message": f"Error in the backend data store: {type(exc).__name__}"},
+                            status_code=500)
+
     @app.exception_handler(404)
     async def unknown_path(_req: Request, _exc: Exception) -> RegistryJSON:
         return RegistryJSON({"error_code": 404, "message": "HTTP 404 Not Found"}, status_code=404)
@@ -61,9 +70,11 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
     async def bad_method(_req: Request, _exc: Exception) -> RegistryJSON:
         return RegistryJSON({"error_code": 405, "message": "HTTP 405 Method Not Allowed"}, status_code=405)
 
-    def version_body(subject: str, version: int, schema_id: int, stored: Any) -> dict[str, Any]:
+    async def version_body(subject: str, version: int, schema_id: int, stored: Any,
+                           request: Request) -> dict[str, Any]:
+        text = await reg.text_of(stored, request.query_params.get("format"))
         out: dict[str, Any] = {"subject": subject, "version": version, "id": schema_id,
-                               "schema": stored.text}
+                               "schema": text}
         if stored.schema_type != "AVRO":
             out["schemaType"] = stored.schema_type
         if stored.references:
@@ -92,7 +103,7 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
     async def lookup(subject: str, request: Request) -> dict[str, Any]:
         v = await reg.lookup(subject, await _body(request), include_deleted=_flag(request, "deleted"))
         stored = await store.get_schema(v.schema_id)
-        return version_body(subject, v.version, v.schema_id, stored)
+        return await version_body(subject, v.version, v.schema_id, stored, request)
 
     @app.delete("/subjects/{subject}")
     async def delete_subject(subject: str, request: Request) -> list[int]:
@@ -123,14 +134,16 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
     @app.get("/subjects/{subject}/versions/{version}")
     async def get_version(subject: str, version: str, request: Request) -> dict[str, Any]:
         v = await reg.version(subject, version, include_deleted=_flag(request, "deleted"))
-        return version_body(subject, v.version, v.schema_id, await store.get_schema(v.schema_id))
+        stored = await store.get_schema(v.schema_id)
+        return await version_body(subject, v.version, v.schema_id, stored, request)
 
     @app.get("/subjects/{subject}/versions/{version}/schema")
     async def get_version_schema(subject: str, version: str, request: Request) -> Response:
         v = await reg.version(subject, version, include_deleted=_flag(request, "deleted"))
         stored = await store.get_schema(v.schema_id)
         assert stored is not None
-        return PlainTextResponse(stored.text, media_type=CONTENT_TYPE)
+        text = await reg.text_of(stored, request.query_params.get("format"))
+        return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
     @app.get("/subjects/{subject}/versions/{version}/referencedby")
     async def referenced_by(subject: str, version: str) -> list[int]:
@@ -141,7 +154,10 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
     async def delete_version(subject: str, version: str, request: Request) -> int:
         permanent = _flag(request, "permanent")
         await reg.require_writable(subject)
-        v = await reg.version(subject, version, include_deleted=permanent)
+        v = await reg.version(subject, version, include_deleted=True)
+        if not permanent and v.deleted:
+            raise RegistryError(404, 40406, f"Subject '{subject}' Version {v.version} was soft deleted."
+                                "Set permanent=true to delete permanently")
         if permanent and not v.deleted:
             raise RegistryError(404, 40407, f"Subject '{subject}' Version {v.version} was not deleted first before being permanently deleted")
         if await store.referenced_by(subject, v.version):
@@ -150,11 +166,11 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
         return v.version
 
     @app.get("/schemas/ids/{schema_id}")
-    async def schema_by_id(schema_id: int) -> dict[str, Any]:
+    async def schema_by_id(schema_id: int, request: Request) -> dict[str, Any]:
         stored = await store.get_schema(schema_id)
         if stored is None:
             raise schema_not_found()
-        out: dict[str, Any] = {"schema": stored.text}
+        out: dict[str, Any] = {"schema": await reg.text_of(stored, request.query_params.get("format"))}
         if stored.schema_type != "AVRO":
             out["schemaType"] = stored.schema_type
         if stored.references:
@@ -162,11 +178,12 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
         return out
 
     @app.get("/schemas/ids/{schema_id}/schema")
-    async def raw_schema_by_id(schema_id: int) -> Response:
+    async def raw_schema_by_id(schema_id: int, request: Request) -> Response:
         stored = await store.get_schema(schema_id)
         if stored is None:
             raise schema_not_found()
-        return PlainTextResponse(stored.text, media_type=CONTENT_TYPE)
+        text = await reg.text_of(stored, request.query_params.get("format"))
+        return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
     @app.get("/schemas/ids/{schema_id}/subjects")
     async def subjects_of_schema(schema_id: int, request: Request) -> list[str]:
@@ -230,6 +247,13 @@ def create_registry_app(store: RegistryStore) -> FastAPI:
             if value not in allowed:
                 raise RegistryError(422, invalid_code,
                                     f"Invalid {what} {body.get(put_field)!r}: use one of {list(allowed)}")
+            if kind == "mode" and value == "IMPORT" and not _flag(request, "force"):
+                # Confluent's rule: importing over existing schemas would mix two id spaces.
+                existing = (await store.versions(subject, include_deleted=True) if subject != GLOBAL
+                            else await store.subjects(include_deleted=True))
+                if existing:
+                    raise RegistryError(422, 42205, "Cannot import since found existing subjects;"
+                                        " set force=true to change the mode anyway")
             await store.set_setting(subject, kind, value)
             return {put_field: value}
 

@@ -1,10 +1,19 @@
-"""Confluent's Protobuf serializer may register a schema as a base64 FileDescriptorProto
-(`format=serialized`); this turns such a descriptor back into .proto text."""
+"""Protobuf schemas as base64 FileDescriptorProtos, the registry's `format=serialized`.
+
+Confluent's Protobuf serializer may register a schema as a descriptor; `from_serialized`
+turns one back into .proto text. Its deserializer (and its serializer resolving
+references) asks for schemas with `?format=serialized`; `to_serialized` compiles the
+stored .proto text, with the texts of its references, using protoc (grpcio-tools).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import tempfile
+from importlib import resources
+from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import DecodeError
@@ -33,6 +42,42 @@ def from_serialized(text: str) -> str | None:
     if not fdp.message_type and not fdp.enum_type:
         return None
     return render(fdp)
+
+
+class DescriptorError(ValueError):
+    """protoc refused a schema that the registry had accepted."""
+
+
+def to_serialized(text: str, references: dict[str, str]) -> str:
+    """The base64 FileDescriptorProto of a .proto text whose imports are `references`."""
+    return _compile(text, tuple(sorted(references.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(text: str, references: tuple[tuple[str, str], ...]) -> str:
+    from grpc_tools import protoc
+
+    with tempfile.TemporaryDirectory(prefix="sh-proto-") as tmp:
+        root = Path(tmp)
+        for name, ref_text in references:
+            path = root / name
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise DescriptorError(f"reference name {name!r} leaves the import root")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(ref_text)
+        main = "__schema__.proto"
+        (root / main).write_text(text)
+        out = root / "out.pb"
+        well_known = resources.files("grpc_tools") / "_proto"
+        code = protoc.main([
+            "protoc", f"-I{root}", f"-I{well_known}", f"--descriptor_set_out={out}", main,
+        ])
+        if code != 0 or not out.exists():
+            raise DescriptorError("protoc could not compile the schema")
+        files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file
+    fdp = next(f for f in files if f.name == main)
+    fdp.ClearField("name")
+    return base64.b64encode(fdp.SerializeToString()).decode("ascii")
 
 
 def _type_name(field: descriptor_pb2.FieldDescriptorProto) -> str:

@@ -6,6 +6,7 @@ The HTTP app (`app.py`) only maps Confluent's paths onto this; the tables are
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -122,6 +123,19 @@ class Registry:
             out[str(ref["name"])] = inner.text
             out.update(await self._reference_texts(inner))
         return out
+
+    async def text_of(self, schema: StoredSchema, fmt: str | None) -> str:
+        """The schema as stored, or with `format=serialized` a Protobuf schema as a base64
+        FileDescriptorProto (what Confluent's Protobuf deserializer asks for)."""
+        if fmt != "serialized" or schema.schema_type != "PROTOBUF":
+            return schema.text
+        from .protobuf_descriptor import DescriptorError, to_serialized
+
+        references = await self._reference_texts(schema)
+        try:
+            return await asyncio.to_thread(to_serialized, schema.text, references)
+        except DescriptorError as exc:
+            raise RegistryError(422, 42201, f"Invalid schema: {exc}") from None
 
     async def parse_stored(self, schema: StoredSchema) -> ParsedSchema:
         kind = schema_type(schema.schema_type)

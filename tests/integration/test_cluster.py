@@ -190,3 +190,90 @@ def test_wal_batches_reach_the_new_leader_after_a_crash(server_factory, tmp_path
     assert all(b"wal-%03d" % i in got for i in range(20)), got
     a1.stop()
     a2.stop()
+
+
+def find_coordinator(bootstrap: str, group: str) -> int:
+    from kio.schema.find_coordinator.v4.request import FindCoordinatorRequest
+
+    from tests.wire import Wire
+
+    w = Wire(bootstrap)
+    try:
+        resp = w.call(FindCoordinatorRequest, {"key_type": 0, "coordinator_keys": [group]})
+        return int(resp.coordinators[0].node_id)
+    finally:
+        w.close()
+
+
+def test_one_coordinator_per_group_answers_from_every_agent(cluster):
+    """Every agent names the same coordinator (its lease); the others refuse group requests
+    with NOT_COORDINATOR, and the REST API gives the coordinator's answer on every agent.
+    When the coordinator stops, the group moves and its consumer goes on."""
+    import httpx
+    from kio.schema.describe_groups.v5.request import DescribeGroupsRequest
+    from kio.schema.errors import ErrorCode
+
+    from tests.wire import Wire
+
+    boot = ",".join(a.bootstrap for a in cluster)
+    admin = AdminClient({"bootstrap.servers": boot})
+    admin.create_topics([NewTopic("coord", 3)])["coord"].result(10)
+    by_node = {b.id: f"{b.host}:{b.port}" for b in admin.list_topics(timeout=10).brokers.values()}
+    agent_of = {a.bootstrap: a for a in cluster}
+    named = {find_coordinator(a.bootstrap, "cg") for a in cluster}
+    assert len(named) == 1, f"agents disagree on the coordinator: {named}"
+    coordinator = agent_of[by_node[named.pop()]]
+    others = [a for a in cluster if a is not coordinator]
+
+    c = Consumer({"bootstrap.servers": boot, "group.id": "cg", "auto.offset.reset": "earliest",
+                  "session.timeout.ms": 6000})
+    c.subscribe(["coord"])
+    p = Producer({"bootstrap.servers": boot})
+    got: list[bytes] = []
+
+    def consume_until(value: bytes, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while value not in got and time.monotonic() < deadline:
+            m = c.poll(0.2)
+            if m is not None and not m.error():
+                got.append(m.value())
+        assert value in got, f"{value!r} not consumed within {timeout}s"
+
+    p.produce("coord", value=b"before")
+    p.flush(10)
+    consume_until(b"before", 20)
+    for a in others:
+        w = Wire(a.bootstrap)
+        resp = w.call(DescribeGroupsRequest, {"groups": ["cg"]})
+        w.close()
+        assert resp.groups[0].error_code == ErrorCode.not_coordinator
+    for a in cluster:  # REST from any agent: the coordinator's view
+        with httpx.Client(base_url=f"http://127.0.0.1:{a.http_port}", timeout=30) as api:
+            detail = api.get("/api/v1/consumer-groups/cg").json()
+            assert detail["state"] == "Stable" and len(detail["members"]) == 1, detail
+            assert [g["group_id"] for g in api.get("/api/v1/consumer-groups").json()] == ["cg"]
+            refused = api.post("/api/v1/consumer-groups/cg/reset", json={"strategy": "earliest"})
+            assert refused.status_code == 409, refused.text
+
+    # The coordinator leaves: the group moves to a survivor and the consumer goes on.
+    coordinator.stop()
+    survivors = ",".join(a.bootstrap for a in others)
+    wait_for(lambda: len({find_coordinator(a.bootstrap, "cg") for a in others}) == 1
+             and by_node[find_coordinator(others[0].bootstrap, "cg")] != coordinator.bootstrap,
+             timeout=5)
+    p2 = Producer({"bootstrap.servers": survivors})
+    p2.produce("coord", value=b"after")
+    p2.flush(10)
+    consume_until(b"after", 30)
+    c.close()
+
+    # Empty now: a reset sent to the agent that does not coordinate is done by the one that does.
+    new_coord = agent_of[by_node[find_coordinator(others[0].bootstrap, "cg")]]
+    bystander = next(a for a in others if a is not new_coord)
+    with httpx.Client(base_url=f"http://127.0.0.1:{bystander.http_port}", timeout=30) as api:
+        wait_for(lambda: api.get("/api/v1/consumer-groups/cg").json()["state"] == "Empty", 15)
+        done = api.post("/api/v1/consumer-groups/cg/reset", json={"strategy": "earliest", "topic": "coord"})
+        assert done.status_code == 200, done.text
+        assert all(o["committed_offset"] == 0 for o in done.json()["offsets"])
+        assert api.delete("/api/v1/consumer-groups/cg").status_code == 204
+        assert api.get("/api/v1/consumer-groups/cg").status_code == 404

@@ -162,3 +162,40 @@ def test_backpressure_when_the_store_is_down(server_factory, tmp_path):
     assert refused.throttle_time.total_seconds() * 1000 == 500
     wire.close()
     server.kill()
+
+
+def test_committed_offsets_and_their_metadata_survive_a_restart(server_factory, tmp_path):
+    """A group commits (with a metadata string and leader epoch) over the Kafka protocol;
+    after a restart on the same data dir the group, its offsets and metadata are there and
+    a new member of the group resumes from them."""
+    server = server_factory(tmp_path / "data").start()
+    admin = AdminClient({"bootstrap.servers": server.bootstrap})
+    admin.create_topics([NewTopic("resume", 2)])["resume"].result(10)
+    p = Producer({"bootstrap.servers": server.bootstrap})
+    for i in range(10):
+        p.produce("resume", value=b"%d" % i, partition=i % 2)
+    assert p.flush(10) == 0
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "keeper",
+                  "enable.auto.commit": False})
+    c.commit(offsets=[TopicPartition("resume", 0, 3, "first half", 0),
+                      TopicPartition("resume", 1, 4)], asynchronous=False)
+    c.close()
+    server.stop()
+    server.start()
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "keeper",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    got = c.committed([TopicPartition("resume", 0), TopicPartition("resume", 1)], timeout=10)
+    assert [(t.partition, t.offset) for t in got] == [(0, 3), (1, 4)]
+    assert got[0].metadata == "first half" and got[0].leader_epoch == 0
+    c.subscribe(["resume"])
+    first: dict[int, int] = {}  # partition -> first offset delivered after the restart
+    deadline = time.monotonic() + 15
+    while len(first) < 2 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            first.setdefault(m.partition(), m.offset())
+    assert first == {0: 3, 1: 4}, first
+    c.close()
+    groups = admin.list_consumer_groups().result(10).valid
+    assert [g.group_id for g in groups] == ["keeper"]
+    server.stop()

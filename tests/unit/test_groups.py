@@ -213,3 +213,81 @@ async def test_inconsistent_protocols_are_refused(coord):
     await join(coord)
     other = await join(coord, protocols=[("sticky", b"")])
     assert other.error == "inconsistent_group_protocol"
+
+
+async def test_a_join_during_completing_rebalance_sends_waiting_followers_back_to_join(coord):
+    """Pitfall 14: a newcomer arriving while followers wait in SyncGroup for the leader's
+    assignment: the waiting followers are answered REBALANCE_IN_PROGRESS (they rejoin),
+    and the leader's late SyncGroup too; the next generation holds all three."""
+    a, b = await asyncio.gather(join(coord), join(coord))
+    leader, follower = (a, b) if a.member_id == a.leader else (b, a)
+    waiting = asyncio.create_task(coord.sync("g", 1, follower.member_id, None, {}))
+    await asyncio.sleep(0.05)
+    assert coord.state_of("g") == COMPLETING
+    newcomer = asyncio.create_task(join(coord))
+    assert (await asyncio.wait_for(waiting, 2)).error == "rebalance_in_progress"
+    late = await coord.sync("g", 1, leader.member_id, None, {leader.member_id: b"L"})
+    assert late.error in ("rebalance_in_progress", "illegal_generation")
+    rejoined = await asyncio.gather(join(coord, leader.member_id), join(coord, follower.member_id))
+    c = await newcomer
+    assert {r.generation_id for r in (*rejoined, c)} == {2}
+    assert len(coord.groups["g"].members) == 3
+
+
+async def test_a_leave_during_preparing_rebalance_completes_it_without_waiting(coord):
+    """A member leaving while the others are being waited for: the rebalance completes as
+    soon as every remaining member has joined, not at the rebalance timeout."""
+    a, b = await asyncio.gather(join(coord, rebalance_ms=5_000), join(coord, rebalance_ms=5_000))
+    await asyncio.gather(coord.sync("g", 1, a.member_id, None, {}),
+                         coord.sync("g", 1, b.member_id, None, {}))
+    started = asyncio.get_running_loop().time()
+    newcomer = asyncio.create_task(join(coord, rebalance_ms=5_000))
+    await asyncio.sleep(0.05)
+    assert coord.state_of("g") == PREPARING
+    rejoin = asyncio.create_task(join(coord, a.member_id, rebalance_ms=5_000))
+    await asyncio.sleep(0.05)
+    assert coord.leave("g", [(b.member_id, None)])[0] == "none"  # b will never rejoin
+    again, c = await asyncio.wait_for(asyncio.gather(rejoin, newcomer), 2)
+    assert again.generation_id == c.generation_id == 2
+    assert set(coord.groups["g"].members) == {a.member_id, c.member_id}
+    assert asyncio.get_running_loop().time() - started < 1.5  # not the 5 s rebalance timeout
+
+
+async def test_a_session_expiring_during_preparing_rebalance_completes_it(coord):
+    a = await join(coord, session_ms=400, rebalance_ms=5_000)
+    await coord.sync("g", 1, a.member_id, None, {})
+    started = asyncio.get_running_loop().time()
+    b = await join(coord, session_ms=10_000, rebalance_ms=5_000)  # a stays silent
+    assert b.generation_id == 2 and list(coord.groups["g"].members) == [b.member_id]
+    # a was dropped when its 0.4 s session ran out, not at the 5 s rebalance timeout.
+    assert asyncio.get_running_loop().time() - started < 2.5
+
+
+async def test_commits_are_fenced_by_the_coordinator_lease():
+    """An agent that lost a group's coordinator lease to another cannot commit its offsets;
+    it forgets the group and answers NOT_COORDINATOR (the members move)."""
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    try:
+        old = GroupCoordinator(cat.offsets, initial_rebalance_delay_ms=0, agent_id="a1")
+        old.start()
+        lease = await cat.offsets.claim("g", "a1", ttl_ms=60_000)
+        assert (lease.agent_id, lease.epoch) == ("a1", 1)
+        m = await join(old)
+        await old.sync("g", 1, m.member_id, None, {})
+        offset = CommittedOffset(group_id="g", topic="t", partition=0, offset=5, leader_epoch=-1,
+                                 metadata=None, commit_time=0)
+        assert await old.commit_offsets("g", 1, m.member_id, None, [offset]) == "none"
+        # a1 is cut off; its lease runs out and a2 claims the group.
+        await cat.offsets.release_coordinations("a1")
+        taken = await cat.offsets.claim("g", "a2", ttl_ms=60_000)
+        assert (taken.agent_id, taken.epoch) == ("a2", 2)
+        assert (await cat.offsets.claim("g", "a1", ttl_ms=60_000)).agent_id == "a2"  # held
+        late = CommittedOffset(group_id="g", topic="t", partition=0, offset=9, leader_epoch=-1,
+                               metadata=None, commit_time=0)
+        assert await old.commit_offsets("g", 1, m.member_id, None, [late]) == "not_coordinator"
+        assert "g" not in old.groups
+        assert [o.offset for o in await cat.offsets.fetch("g")] == [5]
+        await old.stop()
+    finally:
+        await cat.close()

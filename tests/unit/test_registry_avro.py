@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from coordinator.catalogue import Catalogue
 from streamhouse.registry.avro_schema import AvroType
-from streamhouse.registry.service import Registry, RegistryError
+from streamhouse.registry.service import RegistryError
 from streamhouse.registry.types import InvalidSchema
 
 AVRO = AvroType()
@@ -78,14 +77,6 @@ def test_canonical_form_ignores_formatting():
     a = AVRO.parse(rec(f("a", "int")), {})
     b = AVRO.parse(json.dumps(json.loads(rec(f("a", "int"))), indent=4), {})
     assert a.canonical == b.canonical
-
-
-@pytest.fixture
-async def registry():
-    cat = Catalogue.from_url("sqlite://:memory:")
-    await cat.open()
-    yield Registry(cat.registry)
-    await cat.close()
 
 
 V1 = rec(f("a", "int"))

@@ -262,11 +262,11 @@ class FlakyPut:
         self.calls = 0
         self.real = obstore.put_async
 
-    async def __call__(self, store: Any, key: str, data: Any) -> Any:
+    async def __call__(self, store: Any, key: str, data: Any, **options: Any) -> Any:
         self.calls += 1
         if self.errors:
             raise GenericError(self.errors.pop(0))
-        return await self.real(store, key, data)
+        return await self.real(store, key, data, **options)
 
 
 def make_store(clock: FakeClock, **cfg: Any) -> ObjectStore:
