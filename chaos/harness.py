@@ -273,6 +273,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    counters: dict[str, int] = field(default_factory=dict)  # what the drill saw happen
 
     @property
     def ok(self) -> bool:

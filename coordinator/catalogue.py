@@ -210,6 +210,8 @@ class Catalogue:
     ) -> Agent:
         now = now_ms()
         async with self.driver.transaction() as tx:
+            if tx.dialect == "postgresql":  # agents starting together must not share a broker id
+                await tx.execute("SELECT pg_advisory_xact_lock(7282)")
             row = await tx.fetchrow(
                 "SELECT broker_id, started_at FROM agents WHERE id = $1", agent_id
             )
@@ -457,9 +459,12 @@ class Catalogue:
         return _partition(row) if row else None
 
     async def acquire_lease(
-        self, agent_id: AgentId, topic_id: TopicId, partition: int, ttl_ms: int
+        self, agent_id: AgentId, topic_id: TopicId, partition: int, ttl_ms: int,
+        *, new_epoch: bool = False,
     ) -> PartitionState | None:
-        """Take the partition if it is free, expired or already ours; a new holder bumps the epoch."""
+        """Take the partition if it is free, expired or already ours; a new holder bumps the
+        epoch, and so does `new_epoch` (an agent that dropped the partition with writes still
+        in flight: those must be fenced, not committed under the epoch it leads again)."""
         now = now_ms()
         async with self.driver.transaction() as tx:
             lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
@@ -471,8 +476,10 @@ class Catalogue:
             if row is None:
                 return None
             state = _partition(row)
-            if state.leader_agent == agent_id:
+            if state.leader_agent == agent_id and not new_epoch:
                 epoch = state.leader_epoch
+            elif state.leader_agent == agent_id:
+                epoch = state.leader_epoch + 1
             elif state.leader_agent is None or state.lease_expires_at < now:
                 epoch = state.leader_epoch + 1
             else:

@@ -178,6 +178,11 @@ class Broker:
         finally:
             self._connections.discard(task)
 
+    def stop_listening(self) -> None:
+        """No new connections (a graceful stop); open ones are still served until `stop`."""
+        if self._server is not None:
+            self._server.close()
+
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()

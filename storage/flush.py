@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -68,6 +69,7 @@ class FlushBuffer:
         wal: WriteAheadLog | None,
         policy: FlushPolicy,
         on_fenced: Callable[[PartitionLog], None],
+        on_orphaned: Callable[[list[PendingBatch]], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.store = store
         self.catalogue = catalogue
@@ -76,6 +78,7 @@ class FlushBuffer:
         self.wal = wal
         self.policy = policy
         self.on_fenced = on_fenced
+        self.on_orphaned = on_orphaned
         self._pending: list[PendingBatch] = []
         self._pending_bytes = 0
         self._in_flight_bytes = 0
@@ -174,11 +177,18 @@ class FlushBuffer:
             commits = await asyncio.gather(*uploads)
             if previous is not None:
                 await asyncio.shield(previous.committed)
+            orphans: list[PendingBatch] = []
             for commit, groups in commits:
                 fenced = await self._retry(
                     "commit", functools.partial(self.catalogue.commit_flush, commit)
                 )
-                self._apply(commit, groups, fenced)
+                orphans += self._apply(commit, groups, fenced)
+            if orphans and self.on_orphaned is not None:
+                # In the background: the new leader may be this agent again, whose flushes
+                # wait for this one. (A crash before they arrive loses them; logged.)
+                task = asyncio.create_task(self.on_orphaned(orphans), name="rehome")
+                self._jobs.add(task)
+                task.add_done_callback(self._jobs.discard)
             if self.wal is not None and job.wal_segment is not None:
                 await self.wal.release_before(job.wal_segment)
             self.flushes += 1
@@ -299,7 +309,10 @@ class FlushBuffer:
         commit: FlushCommit,
         groups: dict[tuple[str, int], list[PendingBatch]],
         fenced: object,
-    ) -> None:
+    ) -> list[PendingBatch]:
+        """Make committed chunks visible; fail the fenced partitions' waiting batches and
+        return those that were acknowledged already (they must reach the new leader)."""
+        orphans: list[PendingBatch] = []
         fenced_set: set[tuple[str, int]] = fenced  # type: ignore[assignment]
         by_key: dict[tuple[str, int], Chunk] = {(c.topic_id, c.partition): c for c in commit.chunks}
         for pkey, group in groups.items():
@@ -312,6 +325,8 @@ class FlushBuffer:
                     epoch=plog.leader_epoch,
                 )
                 for batch in group:
+                    if batch.acked_early:
+                        orphans.append(batch)
                     if not batch.durable.done():
                         batch.durable.set_exception(
                             NotLeader(
@@ -328,3 +343,4 @@ class FlushBuffer:
             for batch in group:
                 if not batch.durable.done():
                     batch.durable.set_result(None)
+        return orphans

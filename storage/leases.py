@@ -36,6 +36,7 @@ class LeaseKeeper:
         self.ttl_ms = logs.options.lease_ttl_ms
         self.tick = tick_seconds if tick_seconds is not None else min(self.ttl_ms / 12000, 0.25)
         self._last_renew = 0.0
+        self._last_renewed_ok = time.monotonic()
 
     @property
     def live_window_ms(self) -> int:
@@ -46,20 +47,39 @@ class LeaseKeeper:
         while True:
             await asyncio.sleep(self.tick)
             try:
-                await self.step()
+                # A catalogue that does not answer at all (a cut network) must not hold the
+                # keeper past the point where it has to give the leases up.
+                await asyncio.wait_for(self.step(), timeout=self.ttl_ms / 2000)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the catalogue may be down: try again next tick
-                log.warning("lease_tick_failed", error=str(exc))
+                log.warning("lease_tick_failed", error=str(exc) or type(exc).__name__)
+                self.fence_if_expired()
+
+    def fence_if_expired(self) -> None:
+        """Cut off from the catalogue for most of a TTL: the leases may have run out and
+        another agent may take the partitions at any moment. Stop leading them now, before
+        that can happen, so this agent acknowledges nothing more as their leader (what it
+        buffered is refused or handed over when its flush meets the fence)."""
+        silent = time.monotonic() - self._last_renewed_ok
+        if silent * 1000 < self.ttl_ms * 0.8:
+            return
+        led = [p for p in self.logs.open_logs() if p.is_leader]
+        if led:
+            log.error("leases_expired_locally", partitions=len(led), silent_s=round(silent, 2))
+        for plog in led:
+            self.logs.drop(plog, reason="lease_expired")
 
     async def step(self) -> None:
         cat = self.logs.catalogue
         me = self.logs.agent_id
         now = time.monotonic()
         if now - self._last_renew >= self.ttl_ms / 3000:
+            renewing_at = time.monotonic()
             await cat.renew_leases(me, self.ttl_ms)
             await cat.heartbeat(me)
             self._last_renew = now
+            self._last_renewed_ok = renewing_at
         parts = await cat.list_all_partitions()
         wall = int(time.time() * 1000)
         # Partitions this agent believes it leads but the catalogue gives to another: fenced.

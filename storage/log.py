@@ -103,12 +103,18 @@ class LogManager:
             wal=self.wal,
             policy=options.flush,
             on_fenced=self._fenced,
+            on_orphaned=self._rehome,
         )
         self._logs: dict[tuple[TopicId, int], PartitionLog] = {}
         self._opening: dict[tuple[TopicId, int], asyncio.Task[PartitionLog]] = {}
         self._topics: dict[str, Topic] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.solo = True  # no other live agent: take free partitions on first use
+        self.stopping = False  # a graceful stop began: lead nothing, take no lease
+        self._led_at_stop: list[PartitionLog] = []
+        # Partitions dropped while this agent led them: leading them again takes a new
+        # epoch, so that what the old view still had in flight is fenced at its commit.
+        self._dropped: set[tuple[TopicId, int]] = set()
         # How WAL batches of partitions now led elsewhere reach their leader (set by the app).
         self.forward: Callable[[str, int, bytes], Awaitable[None]] | None = None
         self._gets: dict[tuple[str, int], asyncio.Task[bytes]] = {}
@@ -138,11 +144,21 @@ class LogManager:
             await self.wal.close()
         await self.release_leases()
 
+    def stop_writes(self) -> None:
+        """The start of a graceful stop: appends answer NOT_LEADER_OR_FOLLOWER from now on
+        (clients retry at the next leader once the leases are released), and no partition
+        is taken or opened as leader any more."""
+        self.stopping = True
+        self._led_at_stop = [plog for plog in self._logs.values() if plog.is_leader]
+        for plog in self._led_at_stop:
+            plog.is_leader = False
+
     async def release_leases(self) -> None:
         """Hand every partition back (after the final flush), so another agent takes it at once."""
         led = [plog for plog in self._logs.values() if plog.is_leader]
         for plog in led:
             plog.is_leader = False
+        led += self._led_at_stop
         try:
             await self.catalogue.release_all_leases(self.agent_id)
             metrics.LEADER_CHANGES.labels("released").inc(len(led))
@@ -201,10 +217,17 @@ class LogManager:
     async def _open(self, topic: Topic, partition: int, *, lead: bool) -> PartitionLog:
         state = None
         current = await self.catalogue.get_partition(topic.id, partition)
-        if lead or (current is not None and current.leader_agent == self.agent_id):
+        if self.stopping:
+            lead = False  # the leases are being handed back
+        elif current is not None and current.leader_agent == self.agent_id:
+            lead = True
+        if lead:
             state = await self.catalogue.acquire_lease(
-                self.agent_id, topic.id, partition, self.options.lease_ttl_ms
+                self.agent_id, topic.id, partition, self.options.lease_ttl_ms,
+                new_epoch=(topic.id, partition) in self._dropped,
             )
+            if state is not None:
+                self._dropped.discard((topic.id, partition))
         is_leader = state is not None
         if state is None:
             state = await self.catalogue.get_partition(topic.id, partition)
@@ -290,14 +313,35 @@ class LogManager:
     def _fenced(self, plog: PartitionLog) -> None:
         self.drop(plog, reason="fenced")
 
+    async def _rehome(self, orphans: list[PendingBatch]) -> None:
+        """Batches acknowledged before they were durable (acks=0/1) whose flush was fenced:
+        another agent took the partition meanwhile. They go to that leader, appended anew
+        (as WAL recovery does), never dropped silently."""
+        for batch in orphans:
+            plog = batch.log
+            outcome = "dropped"
+            if self.forward is not None:
+                try:
+                    await self.forward(plog.topic_name, plog.partition, batch.data)
+                    outcome = "forwarded"
+                except Exception as exc:
+                    log.error("fenced_batch_forward_failed", topic=plog.topic_name,
+                              partition=plog.partition, error=str(exc))
+            metrics.WAL_RECOVERED.labels(outcome).inc()
+            log.warning(f"fenced_batch_{outcome}", topic=plog.topic_name,
+                        partition=plog.partition, old_base_offset=batch.base_offset)
+
     def drop(self, plog: PartitionLog, *, reason: str) -> None:
         """Forget a partition this agent no longer leads; it is reopened on next use."""
         was_leader = plog.is_leader
         plog.is_leader = False
         if self._logs.get(plog.key) is plog:
             del self._logs[plog.key]
+            with contextlib.suppress(KeyError):  # no epoch to report for a partition not led
+                metrics.LEASE_EPOCH.remove(plog.topic_name, str(plog.partition))
         if was_leader:
             metrics.LEADER_CHANGES.labels(reason).inc()
+            self._dropped.add(plog.key)
         self._count_led()
 
     async def take(self, topic_id: TopicId, partition: int) -> PartitionLog | None:
@@ -321,7 +365,7 @@ class LogManager:
             plog.is_leader = False  # appends now answer NOT_LEADER_OR_FOLLOWER
             await self.buffer.drain()
             self.drop(plog, reason=reason)
-            plog.is_leader = False
+            metrics.LEADER_CHANGES.labels(reason).inc()
         await self.catalogue.release_lease(self.agent_id, topic_id, partition)
         log.info("partition_handed_off", topic_id=topic_id, partition=partition, reason=reason)
 
@@ -402,6 +446,7 @@ class LogManager:
                 producer_epoch=h.producer_epoch,
                 first_sequence=h.base_sequence,
                 last_sequence=h.last_sequence,
+                acked_early=acks in (0, 1),
             )
             self.buffer.add(pending)
             if acks == 1 and self.wal is not None:

@@ -32,6 +32,9 @@ class PendingBatch:
     producer_epoch: int = -1
     first_sequence: int = -1
     last_sequence: int = -1
+    # Answered before it was durable (acks=0, or acks=1 once in the WAL): if its flush is
+    # fenced, it must reach the partition's new leader rather than be refused.
+    acked_early: bool = False
 
 
 class PartitionLog:

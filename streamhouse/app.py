@@ -64,7 +64,7 @@ class Agent:
         # The advertised port is known only once the listener is bound (port 0 in tests).
         self.logs.forward = self._forward_wal_batch
         agent = await self.catalogue.register_agent(
-            agent_id, advertised_host, s.advertised_port or port, s.rack
+            agent_id, advertised_host, s.advertised_port or port, s.rack, s.agent_group
         )
         await self.logs.start()
         self.groups = GroupCoordinator(
@@ -88,7 +88,7 @@ class Agent:
         await self.broker.start(host, port)
         if port == 0 and not s.advertised_port:
             agent = await self.catalogue.register_agent(
-                agent_id, advertised_host, self.broker.port, s.rack
+                agent_id, advertised_host, self.broker.port, s.rack, s.agent_group
             )
             self.broker.agent = agent
         http_host, http_port = split_host_port(s.http_listen)
@@ -120,12 +120,20 @@ class Agent:
             await self.http.stop()
         if self.series is not None:
             await self.series.stop()
+        # A graceful stop hands the partitions over without dropping a request: no new
+        # connections; appends answer NOT_LEADER_OR_FOLLOWER (clients retry at the next
+        # leader); the buffer is flushed, which answers the produce requests waiting for
+        # it; the leases are released; only then are the connections closed.
         if self.broker is not None:
+            self.broker.stop_listening()
+        if self.logs is not None:
+            self.logs.stop_writes()
+            await self.logs.stop()
+        if self.broker is not None:
+            await asyncio.sleep(0.05)  # the answered requests' responses go out
             await self.broker.stop()
         if self.groups is not None:
             await self.groups.stop()
-        if self.logs is not None:
-            await self.logs.stop()
         await self.catalogue.close()
         log.info("stopped")
 

@@ -12,10 +12,13 @@ from .logging import configure
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="streamhouse", description="Kafka-compatible broker on object storage"
+        prog="streamhouse", description="Kafka-compatible broker on object storage",
+        allow_abbrev=False,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run an agent (embedded default: everything under ./data)")
+    # No abbreviations: `--lease-ttl 10` must not quietly mean `--lease-ttl-ms 10`.
+    serve = sub.add_parser("serve", help="run an agent (embedded default: everything under ./data)",
+                           allow_abbrev=False)
     config.add_arguments(serve)
     args = parser.parse_args(argv)
     try:

@@ -23,6 +23,7 @@ class Settings:
     objects: str | None = None
     agent_id: str | None = None
     rack: str | None = None
+    agent_group: str = "default"
     cluster_id: str = "streamhouse"
     auto_create_topics: bool = True
     default_partitions: int = 1

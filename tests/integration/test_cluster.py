@@ -277,3 +277,46 @@ def test_one_coordinator_per_group_answers_from_every_agent(cluster):
         assert all(o["committed_offset"] == 0 for o in done.json()["offsets"])
         assert api.delete("/api/v1/consumer-groups/cg").status_code == 204
         assert api.get("/api/v1/consumer-groups/cg").status_code == 404
+
+
+def test_produce_to_a_follower_is_refused_and_any_agent_serves_fetches(cluster):
+    """Produce goes to the lease holder only (NOT_LEADER_OR_FOLLOWER elsewhere); durable
+    data is served by every agent, from the catalogue's chunk index and the object store."""
+    from kio.schema.errors import ErrorCode
+    from kio.schema.fetch.v12.request import FetchRequest
+
+    from storage.recordbatch import build_batch, decode_records
+    from tests.integration.test_bad_input import produce
+    from tests.wire import Wire
+
+    boot = cluster[0].bootstrap
+    admin = AdminClient({"bootstrap.servers": boot})
+    admin.create_topics([NewTopic("follow", 3)])["follow"].result(10)
+    wait_for(lambda: len(set(leaders(boot, "follow").values()) - {-1}) == 3, timeout=15)
+    lead = leaders(boot, "follow")
+    by_node = {b.id: f"{b.host}:{b.port}" for b in admin.list_topics(timeout=10).brokers.values()}
+    leader_addr = by_node[lead[0]]
+    follower = next(a for a in cluster if a.bootstrap != leader_addr)
+    batch = build_batch([(b"k", b"to-the-leader", [], 1000)])
+    w = Wire(follower.bootstrap)
+    refused = produce(w, "follow", 0, batch)
+    assert refused.responses[0].partition_responses[0].error_code == ErrorCode.not_leader_or_follower
+    lw = Wire(leader_addr)
+    ok = produce(lw, "follow", 0, batch)
+    assert ok.responses[0].partition_responses[0].error_code == ErrorCode.none
+    lw.close()
+
+    def fetched():
+        resp = w.call(FetchRequest, {
+            "replica_id": -1, "max_wait": 500, "min_bytes": 1, "max_bytes": 1 << 20,
+            "isolation_level": 0, "session_id": 0, "session_epoch": -1, "rack_id": "",
+            "topics": [{"topic": "follow", "partitions": [{
+                "partition": 0, "current_leader_epoch": -1, "fetch_offset": 0,
+                "last_fetched_epoch": -1, "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}],
+            "forgotten_topics_data": []})
+        part = resp.responses[0].partitions[0]
+        assert part.error_code == ErrorCode.none, part
+        return [r.value for r in decode_records(bytes(part.records or b""))]
+
+    assert wait_for(fetched, timeout=10) == [b"to-the-leader"]
+    w.close()
