@@ -108,6 +108,8 @@ class Agent:
     group: str
     started_at: int
     heartbeat_at: int
+    bytes_written: int = 0  # since it started, as of its last heartbeat
+    records_written: int = 0
 
 
 @dataclass(slots=True, kw_only=True)
@@ -253,9 +255,16 @@ class Catalogue:
             heartbeat_at=now,
         )
 
-    async def heartbeat(self, agent_id: AgentId) -> None:
+    async def heartbeat(
+        self, agent_id: AgentId, *, bytes_written: int = 0, records_written: int = 0
+    ) -> None:
         await self.driver.execute(
-            "UPDATE agents SET heartbeat_at = $2 WHERE id = $1", agent_id, now_ms()
+            "UPDATE agents SET heartbeat_at = $2, bytes_written = $3, records_written = $4"
+            " WHERE id = $1",
+            agent_id,
+            now_ms(),
+            bytes_written,
+            records_written,
         )
 
     async def mark_stopped(self, agent_id: AgentId) -> None:
@@ -264,8 +273,8 @@ class Catalogue:
 
     async def list_agents(self) -> list[Agent]:
         rows = await self.driver.fetch(
-            "SELECT id, broker_id, host, port, rack, agent_group, started_at, heartbeat_at"
-            " FROM agents ORDER BY broker_id"
+            "SELECT id, broker_id, host, port, rack, agent_group, started_at, heartbeat_at,"
+            " bytes_written, records_written FROM agents ORDER BY broker_id"
         )
         return [
             Agent(
@@ -277,6 +286,8 @@ class Catalogue:
                 group=r[5],
                 started_at=int(r[6]),
                 heartbeat_at=int(r[7]),
+                bytes_written=int(r[8]),
+                records_written=int(r[9]),
             )
             for r in rows
         ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import structlog
+from kio.index import api_key_map
 from kio.schema.errors import ErrorCode
 
 from coordinator.catalogue import Agent, Catalogue, Topic
@@ -129,6 +131,8 @@ class Broker:
         if body is None:
             return None
         if isinstance(body, dict):
+            if name != "produce":  # produce counts its own, per partition, on the hot path
+                _count_errors(_api_name(request.api_key), body)
             body = build(response_class(request.api_key, request.api_version), body)
         return encode_response(request.api_key, request.api_version, request.correlation_id, body)
 
@@ -191,6 +195,27 @@ class Broker:
             await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
+
+
+@functools.cache
+def _api_name(api_key: int) -> str:
+    """`describe_groups` for DescribeGroups: the label of the error metric."""
+    return str(api_key_map.get(api_key, f"api_{api_key}"))
+
+
+def _count_errors(api: str, body: Any) -> None:
+    """Every non-zero error code of a response, at any depth (per topic, partition, group)."""
+    if isinstance(body, dict):
+        code = body.get("error_code")
+        if code:
+            metrics.REQUEST_ERRORS.labels(api, ErrorCode(code).name).inc()
+        for value in body.values():
+            if isinstance(value, (dict, list)):
+                _count_errors(api, value)
+    elif isinstance(body, list):
+        for item in body:
+            if isinstance(item, (dict, list)):
+                _count_errors(api, item)
 
 
 _LEGAL = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")

@@ -375,12 +375,14 @@ async def offset_delete(broker: Broker, request: Request, conn: Connection) -> d
     ):
         return {"error_code": ErrorCode.group_id_not_found, "throttle_time": 0, "topics": []}
     members = broker.groups.subscribed_members(group_id)
+    group = broker.groups.groups.get(group_id)
+    protocol = group.protocol_name if group is not None else None
+    subscribed_topics: set[str] = set()
+    for m in members:
+        subscribed_topics |= _subscription(m.metadata_for(protocol))
     topics_out = []
     for t in body.topics:
-        subscribed = any(
-            _subscribes(m.metadata_for(None) or b"".join(x for _n, x in m.protocols), t.name)
-            for m in members
-        )
+        subscribed = t.name in subscribed_topics
         partitions = [p.partition_index for p in t.partitions]
         if not subscribed:
             await broker.catalogue.offsets.delete_offsets(group_id, t.name, partitions)
@@ -394,10 +396,19 @@ async def offset_delete(broker: Broker, request: Request, conn: Connection) -> d
     return {"error_code": 0, "throttle_time": 0, "topics": topics_out}
 
 
-def _subscribes(metadata: bytes, topic: str) -> bool:
-    """Whether consumer-protocol subscription metadata names `topic` (an i16-length string)."""
-    name = topic.encode()
-    return len(name).to_bytes(2, "big") + name in metadata
+def _subscription(metadata: bytes) -> set[str]:
+    """The topics of a consumer-protocol subscription (version i16, then an array of
+    i16-length strings; later versions only add fields after it)."""
+    try:
+        count = int.from_bytes(metadata[2:6], "big", signed=True)
+        pos, topics = 6, set()
+        for _ in range(max(count, 0)):
+            size = int.from_bytes(metadata[pos : pos + 2], "big", signed=True)
+            topics.add(metadata[pos + 2 : pos + 2 + size].decode())
+            pos += 2 + size
+        return topics
+    except (UnicodeDecodeError, ValueError):
+        return set()
 
 
 def _host(conn: Connection) -> str:

@@ -77,7 +77,11 @@ class LeaseKeeper:
         if now - self._last_renew >= self.ttl_ms / 3000:
             renewing_at = time.monotonic()
             await cat.renew_leases(me, self.ttl_ms)
-            await cat.heartbeat(me)
+            await cat.heartbeat(
+                me,
+                bytes_written=int(metrics.counter_total(metrics.PRODUCE_BYTES)),
+                records_written=int(metrics.counter_total(metrics.PRODUCE_RECORDS)),
+            )
             self._last_renew = now
             self._last_renewed_ok = renewing_at
         parts = await cat.list_all_partitions()

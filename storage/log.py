@@ -539,6 +539,10 @@ class LogManager:
             self._read_ahead(plog, i)
         records = b"".join(parts)
         metrics.FETCH_BYTES.labels(plog.topic_name).inc(len(records))
+        if records:  # batch headers only: no record is decoded
+            metrics.FETCH_RECORDS.labels(plog.topic_name).inc(
+                sum(h.records_count for h in scan_headers(records))
+            )
         return ReadResult(
             records=records, high_watermark=hw, log_start_offset=plog.log_start_offset
         )

@@ -40,6 +40,7 @@ WAL_RECOVERED = Counter(
 PRODUCE_RECORDS = Counter("streamhouse_producer_records_total", "Records appended", ["topic"])
 PRODUCE_BYTES = Counter("streamhouse_producer_bytes_total", "Record-set bytes appended", ["topic"])
 FETCH_BYTES = Counter("streamhouse_fetch_bytes_total", "Record-set bytes served", ["topic"])
+FETCH_RECORDS = Counter("streamhouse_fetch_records_total", "Records served by fetches", ["topic"])
 CACHE_HITS = Counter(
     "streamhouse_read_cache_hits_total", "Fetch reads served from memory", ["tier"]
 )
@@ -90,3 +91,8 @@ BREAKER_TRANSITIONS = Counter(
     "Object store circuit breaker state changes",
     ["from_state", "to_state"],
 )
+
+
+def counter_total(counter: Counter) -> float:
+    """The sum of a counter over all its label values."""
+    return sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total"))

@@ -14,7 +14,6 @@ from storage import metrics
 from . import models
 from .deps import agent
 from .errors import not_found
-from .series import counter_total
 
 if TYPE_CHECKING:
     from ..app import Agent
@@ -39,8 +38,11 @@ async def _agents(a: Agent) -> list[models.Agent]:
 def _agent(a: Agent, row: AgentRow, now: int, partitions_led: int) -> models.Agent:
     me = a.broker is not None and row.id == a.broker.agent.id
     return models.Agent(
-        bytes_written=counter_total(metrics.PRODUCE_BYTES) if me else None,
-        records_written=counter_total(metrics.PRODUCE_RECORDS) if me else None,
+        # This agent's own figures are live; the others' are from their last heartbeat.
+        bytes_written=metrics.counter_total(metrics.PRODUCE_BYTES) if me else row.bytes_written,
+        records_written=(
+            metrics.counter_total(metrics.PRODUCE_RECORDS) if me else row.records_written
+        ),
         id=row.id,
         broker_id=row.broker_id,
         host=row.host,
@@ -62,13 +64,21 @@ async def agents(a: Agent = Depends(agent)) -> list[models.Agent]:
 
 @router.get(
     "/api/v1/agents/{agent_id}",
-    response_model=models.Agent,
+    response_model=models.AgentDetail,
     responses={404: {"model": models.Error}},
 )
-async def agent_detail(agent_id: str, a: Agent = Depends(agent)) -> models.Agent:
+async def agent_detail(agent_id: str, a: Agent = Depends(agent)) -> models.AgentDetail:
     for row in await _agents(a):
         if row.id == agent_id:
-            return row
+            now = int(time.time() * 1000)
+            leases = []
+            for topic in await a.catalogue.list_topics():
+                for p in await a.catalogue.list_partitions(topic.id):
+                    if p.leader_agent == agent_id and p.lease_expires_at >= now:
+                        leases.append(models.Lease(topic=topic.name, partition=p.partition,
+                                                   epoch=p.leader_epoch,
+                                                   expires_at=p.lease_expires_at))
+            return models.AgentDetail(**row.model_dump(), leases=leases)
     raise not_found(f"agent {agent_id!r} is not registered")
 
 
@@ -100,9 +110,9 @@ async def metrics_summary(a: Agent = Depends(agent)) -> models.MetricsSummary:
     return models.MetricsSummary(
         topics=len(topics),
         partitions=len(partitions),
-        produce_records_total=counter_total(metrics.PRODUCE_RECORDS),
-        produce_bytes_total=counter_total(metrics.PRODUCE_BYTES),
-        fetch_bytes_total=counter_total(metrics.FETCH_BYTES),
+        produce_records_total=metrics.counter_total(metrics.PRODUCE_RECORDS),
+        produce_bytes_total=metrics.counter_total(metrics.PRODUCE_BYTES),
+        fetch_bytes_total=metrics.counter_total(metrics.FETCH_BYTES),
         storage_bytes=sum(p.size_bytes for p in partitions),
         series=[
             models.Point(t=t, produce_records_per_s=r, produce_bytes_per_s=b, fetch_bytes_per_s=f)

@@ -49,10 +49,14 @@ class Partition(BaseModel):
 class Header(BaseModel):
     key: str
     value: str | None = None
+    encoding: Literal["text", "base64"] = Field(
+        default="text", description="how `value` is written: UTF-8 text, or base64 for bytes"
+    )
 
 
 class ProduceRecord(BaseModel):
     key: str | None = None
+    key_encoding: Literal["text", "base64"] = "text"
     value: str | dict | list | int | float | bool | None = None  # type: ignore[type-arg]
     encoding: Literal["text", "json", "base64"] = "text"
     headers: list[Header] = Field(default_factory=list)
@@ -107,8 +111,19 @@ class Agent(BaseModel):
     uptime_seconds: float
     healthy: bool
     partitions_led: int
-    bytes_written: float | None = Field(default=None, description="since start; known for the agent answering")
-    records_written: float | None = None
+    bytes_written: float = Field(description="since it started (others': as of their last heartbeat)")
+    records_written: float
+
+
+class Lease(BaseModel):
+    topic: str
+    partition: int
+    epoch: int
+    expires_at: int = Field(description="ms since the epoch; renewed every TTL/3")
+
+
+class AgentDetail(Agent):
+    leases: list[Lease] = Field(description="partitions this agent leads, with their epochs")
 
 
 class GroupSummary(BaseModel):

@@ -72,7 +72,9 @@ async def produce(
     by_partition: dict[int, list[int]] = {}
     rows = []
     for i, rec in enumerate(body.records):
-        key = rec.key.encode() if rec.key is not None else None
+        key = (
+            _bytes(rec.key, rec.key_encoding, f"record {i} key") if rec.key is not None else None
+        )
         partition = (
             rec.partition
             if rec.partition is not None
@@ -82,7 +84,11 @@ async def produce(
             raise ApiError(
                 404, "partition_not_found", f"record {i}: {topic.name} has no partition {partition}"
             )
-        headers = [(h.key, h.value.encode() if h.value is not None else None) for h in rec.headers]
+        headers = [
+            (h.key, _bytes(h.value, h.encoding, f"record {i} header {h.key!r}")
+             if h.value is not None else None)
+            for h in rec.headers
+        ]
         rows.append(
             (
                 key,
@@ -161,6 +167,11 @@ def _text(data: bytes | None) -> tuple[str | None, Literal["text", "base64"]]:
         return base64.b64encode(data).decode(), "base64"
 
 
+def _header(key: str, value: bytes | None) -> models.Header:
+    text, encoding = _text(value)
+    return models.Header(key=key, value=text, encoding=encoding)
+
+
 @router.get(
     "/consume",
     response_model=models.ConsumeResponse,
@@ -212,7 +223,7 @@ async def consume(
                     key_encoding=kenc,
                     value=value,
                     value_encoding=venc,
-                    headers=[models.Header(key=k, value=_text(v)[0]) for k, v in r.headers],
+                    headers=[_header(k, v) for k, v in r.headers],
                 )
             )
         position = out[-1].offset + 1 if out else position

@@ -7,13 +7,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import Counter
-
 from storage import metrics
-
-
-def counter_total(counter: Counter) -> float:
-    return sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total"))
 
 
 class ThroughputSeries:
@@ -33,9 +27,9 @@ class ThroughputSeries:
     @staticmethod
     def _totals() -> tuple[float, float, float]:
         return (
-            counter_total(metrics.PRODUCE_RECORDS),
-            counter_total(metrics.PRODUCE_BYTES),
-            counter_total(metrics.FETCH_BYTES),
+            metrics.counter_total(metrics.PRODUCE_RECORDS),
+            metrics.counter_total(metrics.PRODUCE_BYTES),
+            metrics.counter_total(metrics.FETCH_BYTES),
         )
 
     def sample(self) -> None:

@@ -320,3 +320,16 @@ def test_produce_to_a_follower_is_refused_and_any_agent_serves_fetches(cluster):
 
     assert wait_for(fetched, timeout=10) == [b"to-the-leader"]
     w.close()
+    # Another agent's REST API shows what the leader wrote (from its heartbeats).
+    import httpx
+
+    leader = next(a for a in cluster if a.bootstrap == leader_addr)
+    with httpx.Client(base_url=f"http://127.0.0.1:{follower.http_port}", timeout=30) as api:
+        def leader_row():
+            rows = {r["port"]: r for r in api.get("/api/v1/agents").json()}
+            row = rows[leader.port]
+            return row if row["records_written"] >= 1 else None
+
+        row = wait_for(leader_row, timeout=10)
+        detail = api.get(f"/api/v1/agents/{row['id']}").json()
+        assert ("follow", 0) in {(x["topic"], x["partition"]) for x in detail["leases"]}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from kafka.partitioner.default import murmur2 as kafka_murmur2
 
 from streamhouse.api.partitioner import murmur2
@@ -108,7 +108,7 @@ def test_produce_and_consume(api, server):
         ('{"json":[1,2]}', "text"),
         (base64.b64encode(b"\x00\xffbin").decode(), "base64"),
     ]
-    assert got["records"][0]["headers"] == [{"key": "h", "value": "v"}]
+    assert got["records"][0]["headers"] == [{"key": "h", "value": "v", "encoding": "text"}]
     assert got["next_offset"] == 3 == got["high_watermark"]
     by_time = api.get("/api/v1/consume", params={"topic": "r", "timestamp": 1500}).json()
     assert [r["offset"] for r in by_time["records"]] == [1, 2]
@@ -272,7 +272,11 @@ def test_agents_cluster_and_metrics(api, server):
     api.post("/api/v1/produce", json={"topic": "m", "records": [{"value": "x" * 100}] * 20})
     agents = api.get("/api/v1/agents").json()
     assert len(agents) == 1 and agents[0]["healthy"] and agents[0]["port"] == server.port
-    assert api.get(f"/api/v1/agents/{agents[0]['id']}").json()["id"] == agents[0]["id"]
+    detail = api.get(f"/api/v1/agents/{agents[0]['id']}").json()
+    assert detail["id"] == agents[0]["id"] and detail["records_written"] >= 20
+    assert detail["bytes_written"] > 2000
+    assert {(x["topic"], x["partition"]) for x in detail["leases"]} >= {("m", 0)}
+    assert all(x["epoch"] >= 1 for x in detail["leases"])
     assert api.get("/api/v1/agents/nobody").status_code == 404
     cluster = api.get("/api/v1/cluster").json()
     assert (
@@ -300,6 +304,39 @@ def test_agents_cluster_and_metrics(api, server):
     assert value(after, "streamhouse_s3_requests_total") > value(
         before, "streamhouse_s3_requests_total"
     )
+    # The Kafka side: requests and their latency, fetched records and bytes, connections,
+    # error codes of any API, leases.
+    p = Producer({"bootstrap.servers": server.bootstrap, "acks": "all"})
+    for i in range(5):
+        p.produce("m", value=b"k%d" % i)
+    assert p.flush(10) == 0
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "metrics-g",
+                  "enable.auto.commit": False})
+    c.assign([TopicPartition("m", 0, 0)])
+    got = 0
+    deadline = time.monotonic() + 15
+    while got < 32 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        got += m is not None and not m.error()
+    c.close()
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": server.bootstrap})  # kept: it runs the future
+    deleting = admin.delete_consumer_groups(["no-such-group"], request_timeout=10)["no-such-group"]
+    with pytest.raises(KafkaException) as refused:
+        deleting.result(10)
+    assert refused.value.args[0].name() == "GROUP_ID_NOT_FOUND"
+    during = api.get("/metrics").text
+    assert value(during, 'streamhouse_request_errors_total{api="delete_groups",'
+                         'error="group_id_not_found"}') == 1
+    assert got == 32
+    assert value(during, "streamhouse_fetch_records_total") >= value(
+        before, "streamhouse_fetch_records_total") + 32
+    assert value(during, "streamhouse_fetch_bytes_total") > value(before, "streamhouse_fetch_bytes_total")
+    assert value(during, 'streamhouse_requests_total{api="fetch"}') > 0
+    assert value(during, 'streamhouse_request_latency_seconds_count{api="produce"}') >= 1
+    assert value(during, "streamhouse_connections_active") >= 1
+    assert value(during, "streamhouse_partitions_led") >= 1
 
 
 def test_metrics_pass_promtool(api):
@@ -336,3 +373,70 @@ def test_openapi_with_schemathesis(api, server, tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_ready_fails_while_the_store_is_unreachable_and_cors_is_configurable(server_factory, tmp_path):
+    """/ready says 503 (and which part is down) when the object store cannot be reached;
+    /health stays up. Origins given with --cors-origins get CORS answers, others do not."""
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x",
+           "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+    s = server_factory(tmp_path / "nostore", env=env, extra=[
+        "--objects", "s3://nowhere/x", "--cors-origins", "http://console.example:5173"]).start()
+    with httpx.Client(base_url=f"http://127.0.0.1:{s.http_port}", timeout=60) as api:
+        assert api.get("/health").status_code == 200
+        ready = api.get("/ready")
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["catalogue"] == "ok" and ready.json()["objects"] != "ok"
+        pre = api.options("/api/v1/topics", headers={
+            "Origin": "http://console.example:5173", "Access-Control-Request-Method": "POST"})
+        assert pre.status_code == 200
+        assert pre.headers["access-control-allow-origin"] == "http://console.example:5173"
+        other = api.get("/api/v1/topics", headers={"Origin": "http://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers
+    s.kill()
+
+
+def test_rest_errors_for_unknown_things(api):
+    api.post("/api/v1/topics", json={"name": "known", "partitions": 2})
+    for method, path, body in [
+        ("PATCH", "/api/v1/topics/ghost", {"partitions": 3}),
+        ("GET", "/api/v1/topics/ghost/partitions", None),
+        ("GET", "/api/v1/consumer-groups/ghost/lag", None),
+        ("GET", "/api/v1/consumer-groups/ghost", None),
+    ]:
+        r = api.request(method, path, json=body)
+        assert r.status_code == 404, (path, r.text)
+        assert set(r.json()) == {"error", "message"} and r.json()["message"]
+    # A reset naming an unknown topic or partition, on a group with offsets.
+    api.post("/api/v1/consumer-groups/g-err/seek", json={"topic": "known", "partition": 0, "offset": 0})
+    bad_topic = api.post("/api/v1/consumer-groups/g-err/reset", json={"strategy": "earliest", "topic": "ghost"})
+    assert bad_topic.status_code == 404 and bad_topic.json()["error"] == "topic_not_found"
+    bad_part = api.post("/api/v1/consumer-groups/g-err/reset",
+                        json={"strategy": "latest", "topic": "known", "partition": 7})
+    assert bad_part.status_code == 404 and bad_part.json()["error"] == "partition_not_found"
+
+
+def test_binary_keys_and_headers_round_trip(api, server):
+    raw_key, raw_header = b"\x00\xffkey", b"\x80\x81"
+    r = api.post("/api/v1/produce", json={"topic": "bin", "records": [{
+        "key": base64.b64encode(raw_key).decode(), "key_encoding": "base64",
+        "value": "v", "headers": [
+            {"key": "h-bin", "value": base64.b64encode(raw_header).decode(), "encoding": "base64"},
+            {"key": "h-text", "value": "plain"}]}]})
+    assert r.status_code == 200, r.text
+    got = api.get("/api/v1/consume", params={"topic": "bin"}).json()["records"][0]
+    assert (got["key"], got["key_encoding"]) == (base64.b64encode(raw_key).decode(), "base64")
+    assert got["headers"] == [
+        {"key": "h-bin", "value": base64.b64encode(raw_header).decode(), "encoding": "base64"},
+        {"key": "h-text", "value": "plain", "encoding": "text"}]
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "bin-g"})
+    c.assign([TopicPartition("bin", 0, 0)])
+    m = None
+    deadline = time.monotonic() + 10
+    while m is None and time.monotonic() < deadline:
+        m = c.poll(0.5)
+    c.close()
+    assert m is not None and m.key() == raw_key and dict(m.headers())["h-bin"] == raw_header
+    bad = api.post("/api/v1/produce", json={"topic": "bin", "records": [
+        {"value": "v", "headers": [{"key": "h", "value": "%%%", "encoding": "base64"}]}]})
+    assert bad.status_code == 422 and "header 'h'" in bad.json()["message"]

@@ -291,3 +291,20 @@ async def test_commits_are_fenced_by_the_coordinator_lease():
         await old.stop()
     finally:
         await cat.close()
+
+
+def test_subscription_topics_are_read_from_consumer_protocol_metadata():
+    import struct
+
+    from protocol.groups import _subscription
+
+    def subscription(topics, user_data=b"", version=0):
+        out = struct.pack(">hi", version, len(topics))
+        for t in topics:
+            out += struct.pack(">h", len(t)) + t.encode()
+        return out + struct.pack(">i", len(user_data)) + user_data
+
+    assert _subscription(subscription(["orders", "payments"], b"\x01")) == {"orders", "payments"}
+    # A topic name inside another's, or in the user data, is not a subscription.
+    assert _subscription(subscription(["orders-eu"], b"\x00\x06orders", 1)) == {"orders-eu"}
+    assert _subscription(b"") == set() and _subscription(b"\x00") == set()
