@@ -3,6 +3,8 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# apt-get needs root: a newcomer who is not gets sudo in front of it
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test unit lint compat compat-deps test-deps chaos bench clean
 
@@ -28,11 +30,11 @@ unit: $(STAMP) test-deps
 
 ## test-deps: promtool (Debian's prometheus) for the metrics test
 test-deps:
-	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
+	command -v promtool >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus)
 
 ## compat-deps: kcat (Debian) and kafkajs (npm) for the client compatibility tests
 compat-deps:
-	command -v kcat >/dev/null || (apt-get update -qq && apt-get install -y -qq kcat)
+	command -v kcat >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq kcat)
 	cd compat-tests/kafkajs && npm ci --no-audit --no-fund --silent
 
 ## compat: kafka-python, aiokafka, confluent-kafka, kcat and kafkajs against a real server

@@ -640,7 +640,7 @@ class LogManager:
         removed = 0
         now = int(time.time() * 1000)
         for plog in list(self._logs.values()):
-            if not plog.is_leader or not plog.chunks:
+            if not plog.is_leader or not plog.chunks or not plog.settings.delete_retention:
                 continue
             s = plog.settings
             new_start = plog.log_start_offset

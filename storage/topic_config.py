@@ -71,6 +71,10 @@ class TopicSettings:
     retention_bytes: int
     max_message_bytes: int
     log_append_time: bool
+    # cleanup.policy includes "delete": retention may drop old data. A "compact"-only
+    # topic keeps everything (compaction itself is not done yet), as Kafka never
+    # deletes by time or size from a compacted topic.
+    delete_retention: bool = True
 
     @classmethod
     def of(cls, config: dict[str, str]) -> TopicSettings:
@@ -80,4 +84,5 @@ class TopicSettings:
             retention_bytes=int(merged["retention.bytes"]),
             max_message_bytes=int(merged["max.message.bytes"]),
             log_append_time=merged["message.timestamp.type"] == "LogAppendTime",
+            delete_retention="delete" in merged["cleanup.policy"].split(","),
         )

@@ -71,8 +71,10 @@ class Wire:
         while len(buf) < n:
             try:
                 chunk = self.sock.recv(n - len(buf))
-            except (ConnectionResetError, TimeoutError):
+            except ConnectionResetError:
                 return None
+            except TimeoutError:
+                raise TimeoutError(f"no answer and no close within {self.sock.gettimeout()}s") from None
             if not chunk:
                 return None
             buf += chunk

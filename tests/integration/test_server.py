@@ -62,8 +62,17 @@ def test_idempotent_retries_gaps_and_epochs_survive_a_restart(server_factory, tm
     again = produce(wire, "idem", 0, idempotent_batch(pid, epoch, 3))
     part = again.responses[0].partition_responses[0]
     assert part.error_code == ErrorCode.none and part.base_offset == 3  # remembered across restart
-    stale = produce(wire, "idem", 0, idempotent_batch(pid, epoch - 1 if epoch else -5, 6))
-    assert stale.responses[0].partition_responses[0].error_code != ErrorCode.none
+    # The producer bumps its epoch (InitProducerId with its id and epoch, as after a
+    # timeout); batches of the old epoch are refused from then on.
+    bumped = wire.call(InitProducerIdRequest, {"transactional_id": None,
+                                               "transaction_timeout": 60000,
+                                               "producer_id": pid, "producer_epoch": epoch})
+    assert bumped.error_code == ErrorCode.none and bumped.producer_id == pid
+    assert bumped.producer_epoch == epoch + 1
+    first_new = produce(wire, "idem", 0, idempotent_batch(pid, epoch + 1, 0))
+    assert first_new.responses[0].partition_responses[0].error_code == ErrorCode.none
+    stale = produce(wire, "idem", 0, idempotent_batch(pid, epoch, 6))
+    assert stale.responses[0].partition_responses[0].error_code == ErrorCode.invalid_producer_epoch
     resp = wire.call(
         ListOffsetsRequest,
         {
@@ -79,7 +88,7 @@ def test_idempotent_retries_gaps_and_epochs_survive_a_restart(server_factory, tm
             ],
         },
     )
-    assert resp.topics[0].partitions[0].offset == 6  # two batches of three, no duplicates
+    assert resp.topics[0].partitions[0].offset == 9  # three batches of three, no duplicates
     wire.close()
     server.stop()
 

@@ -56,10 +56,12 @@ async def test_recover_truncates_the_file_and_release_deletes_segments(tmp_path)
     files = wal.segments()
     assert len(files) == 2
     # Tear the newest segment's tail.
+    intact = files[-1].stat().st_size
     with files[-1].open("ab") as f:
         f.write(b"\x00\x00\x01\x00garbage")
     recovered = WriteAheadLog(tmp_path).recover()
     assert [e.base_offset for e in recovered] == [0, 10, 20, 70]
+    assert files[-1].stat().st_size == intact  # the torn tail was cut off the file
     wal2 = WriteAheadLog(tmp_path)
     await wal2.start()
     await wal2.release_before(segment)
