@@ -88,7 +88,10 @@ async def _read_all(
             if budget <= 0 and total > 0:
                 result = None
             else:
-                result = await broker.logs.read(plog, offset, max(budget, 1))
+                # Only the first partition with data may go over the limit with one batch.
+                result = await broker.logs.read(
+                    plog, offset, max(budget, 1), oversize_first=total == 0
+                )
         except StorageError as exc:
             entry["error_code"] = error_code(exc)
             entry["high_watermark"] = plog.high_watermark

@@ -493,7 +493,11 @@ class LogManager:
             plog.advance(state.high_watermark)
         plog.leader_epoch = state.leader_epoch
 
-    async def read(self, plog: PartitionLog, offset: int, max_bytes: int) -> ReadResult:
+    async def read(
+        self, plog: PartitionLog, offset: int, max_bytes: int, *, oversize_first: bool = True
+    ) -> ReadResult:
+        """Whole batches from `offset`, up to `max_bytes`; the first batch goes even if it is
+        larger, unless `oversize_first` is off (a later partition of a fetch: KIP-74)."""
         await self.refresh(plog)
         hw = plog.high_watermark
         if offset < plog.log_start_offset or offset > hw:
@@ -524,7 +528,9 @@ class LogManager:
                 # Whole batches only, within the limit; the first batch goes even if larger.
                 end = 0
                 for h in scan_headers(piece):
-                    if total + h.position + h.size > max_bytes and (total or end):
+                    if total + h.position + h.size > max_bytes and (
+                        total or end or not oversize_first
+                    ):
                         break
                     end = h.position + h.size
                 if end:

@@ -176,3 +176,41 @@ def test_fetch_long_polls_until_data_or_max_wait(server):
     assert time.monotonic() - started >= 0.9
     assert partial.responses[0].partitions[0].records  # and then answers with what it has
     w.close()
+
+
+def test_log_append_time_and_list_offsets_by_max_timestamp(server):
+    from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME, Consumer, TopicPartition
+    from kio.schema.list_offsets.v7.request import ListOffsetsRequest
+
+    admin = AdminClient({"bootstrap.servers": server.bootstrap})
+    admin.create_topics([NewTopic("appended", 1, config={
+        "message.timestamp.type": "LogAppendTime"}), NewTopic("stamped", 1)])["appended"].result(10)
+    before = int(time.time() * 1000)
+    p = Producer({"bootstrap.servers": server.bootstrap})
+    p.produce("appended", value=b"a", timestamp=1000)  # the broker's time replaces it
+    for offset, ts in enumerate([5000, 9000, 7000]):
+        p.produce("stamped", value=b"%d" % offset, timestamp=ts)
+    assert p.flush(10) == 0
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "ts"})
+    c.assign([TopicPartition("appended", 0, 0)])
+    m = None
+    deadline = time.monotonic() + 10
+    while m is None and time.monotonic() < deadline:
+        m = c.poll(0.5)
+    c.close()
+    kind, ts = m.timestamp()
+    assert kind == TIMESTAMP_LOG_APPEND_TIME and before - 1000 <= ts <= int(time.time() * 1000) + 1000
+    w = Wire(server.bootstrap)
+
+    def list_offset(timestamp: int):
+        resp = w.call(ListOffsetsRequest, {"replica_id": -1, "isolation_level": 0, "topics": [
+            {"name": "stamped", "partitions": [
+                {"partition_index": 0, "current_leader_epoch": -1, "timestamp": timestamp}]}]})
+        part = resp.topics[0].partitions[0]
+        return part.offset, part.timestamp
+
+    assert list_offset(-3) == (1, 9000)  # the record with the largest timestamp
+    assert list_offset(-2)[0] == 0 and list_offset(-1)[0] == 3
+    assert list_offset(6000) == (1, 9000)  # the first offset whose timestamp is >= 6000
+    assert list_offset(10_000)[0] == -1  # none that late
+    w.close()
