@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 
@@ -69,7 +68,8 @@ class FlushBuffer:
         wal: WriteAheadLog | None,
         policy: FlushPolicy,
         on_fenced: Callable[[PartitionLog], None],
-        on_orphaned: Callable[[list[PendingBatch]], Coroutine[Any, Any, None]] | None = None,
+        on_orphaned: Callable[[list[PendingBatch]], None] | None = None,
+        holds_wal: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.catalogue = catalogue
@@ -79,6 +79,7 @@ class FlushBuffer:
         self.policy = policy
         self.on_fenced = on_fenced
         self.on_orphaned = on_orphaned
+        self.holds_wal = holds_wal  # while true, WAL segments are kept (batches in transit)
         self._pending: list[PendingBatch] = []
         self._pending_bytes = 0
         self._in_flight_bytes = 0
@@ -99,6 +100,18 @@ class FlushBuffer:
         self._pending_bytes += len(batch.data)
         metrics.BUFFER_BYTES.set(self.buffered_bytes)
         self._has_data.set()
+
+    def purge(self, plog: PartitionLog) -> list[PendingBatch]:
+        """Take out the batches of a partition view that stopped leading before their flush
+        started. (A flush holds one epoch per partition: batches of an old view must not
+        share one with those of the view that leads the partition now.) Batches already
+        in a flush are left to it: its commit fences them."""
+        mine = [b for b in self._pending if b.log is plog]
+        if mine:
+            self._pending = [b for b in self._pending if b.log is not plog]
+            self._pending_bytes -= sum(len(b.data) for b in mine)
+            metrics.BUFFER_BYTES.set(self.buffered_bytes)
+        return mine
 
     def check_capacity(self, incoming: int) -> None:
         if self.buffered_bytes + incoming > self.policy.max_buffer_bytes:
@@ -184,12 +197,9 @@ class FlushBuffer:
                 )
                 orphans += self._apply(commit, groups, fenced)
             if orphans and self.on_orphaned is not None:
-                # In the background: the new leader may be this agent again, whose flushes
-                # wait for this one. (A crash before they arrive loses them; logged.)
-                task = asyncio.create_task(self.on_orphaned(orphans), name="rehome")
-                self._jobs.add(task)
-                task.add_done_callback(self._jobs.discard)
-            if self.wal is not None and job.wal_segment is not None:
+                self.on_orphaned(orphans)  # handed over in the background, WAL kept meanwhile
+            holding = self.holds_wal is not None and self.holds_wal()
+            if self.wal is not None and job.wal_segment is not None and not holding:
                 await self.wal.release_before(job.wal_segment)
             self.flushes += 1
             metrics.FLUSH_BYTES.observe(size)

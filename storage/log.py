@@ -103,7 +103,8 @@ class LogManager:
             wal=self.wal,
             policy=options.flush,
             on_fenced=self._fenced,
-            on_orphaned=self._rehome,
+            on_orphaned=self._hand_over,
+            holds_wal=lambda: bool(self._rehoming),
         )
         self._logs: dict[tuple[TopicId, int], PartitionLog] = {}
         self._opening: dict[tuple[TopicId, int], asyncio.Task[PartitionLog]] = {}
@@ -115,6 +116,7 @@ class LogManager:
         # Partitions dropped while this agent led them: leading them again takes a new
         # epoch, so that what the old view still had in flight is fenced at its commit.
         self._dropped: set[tuple[TopicId, int]] = set()
+        self._rehoming: set[asyncio.Task[None]] = set()
         # How WAL batches of partitions now led elsewhere reach their leader (set by the app).
         self.forward: Callable[[str, int, bytes], Awaitable[None]] | None = None
         self._gets: dict[tuple[str, int], asyncio.Task[bytes]] = {}
@@ -140,6 +142,11 @@ class LogManager:
         except Exception as exc:  # the heartbeat then just goes stale
             log.warning("mark_stopped_failed", error=str(exc))
         await self.buffer.stop()
+        if self._rehoming:  # batches being handed over: a moment more, then the WAL keeps them
+            _done, pending = await asyncio.wait(set(self._rehoming), timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self.wal is not None:
             await self.wal.close()
         await self.release_leases()
@@ -319,16 +326,26 @@ class LogManager:
         (as WAL recovery does), never dropped silently."""
         for batch in orphans:
             plog = batch.log
-            outcome = "dropped"
-            if self.forward is not None:
+            if self.forward is None:
+                metrics.WAL_RECOVERED.labels("dropped").inc()
+                log.error("fenced_batch_dropped", topic=plog.topic_name,
+                          partition=plog.partition, old_base_offset=batch.base_offset)
+                continue
+            delay = 0.5
+            while True:  # acknowledged data: keep trying while this agent runs
                 try:
                     await self.forward(plog.topic_name, plog.partition, batch.data)
-                    outcome = "forwarded"
+                    break
+                except asyncio.CancelledError:
+                    raise  # stopping: the WAL still holds it, replayed at the next start
                 except Exception as exc:
-                    log.error("fenced_batch_forward_failed", topic=plog.topic_name,
-                              partition=plog.partition, error=str(exc))
-            metrics.WAL_RECOVERED.labels(outcome).inc()
-            log.warning(f"fenced_batch_{outcome}", topic=plog.topic_name,
+                    log.warning("fenced_batch_forward_retry", topic=plog.topic_name,
+                                partition=plog.partition, error=str(exc) or type(exc).__name__,
+                                retry_in=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+            metrics.WAL_RECOVERED.labels("forwarded").inc()
+            log.warning("fenced_batch_forwarded", topic=plog.topic_name,
                         partition=plog.partition, old_base_offset=batch.base_offset)
 
     def drop(self, plog: PartitionLog, *, reason: str) -> None:
@@ -342,7 +359,31 @@ class LogManager:
         if was_leader:
             metrics.LEADER_CHANGES.labels(reason).inc()
             self._dropped.add(plog.key)
+        unflushed = self.buffer.purge(plog)
+        if unflushed:
+            self._refuse(plog, unflushed)
         self._count_led()
+
+    def _refuse(self, plog: PartitionLog, batches: list[PendingBatch]) -> None:
+        """Batches of a partition this agent stopped leading before they were flushed:
+        those still waiting get NOT_LEADER_OR_FOLLOWER (their producers retry at the new
+        leader); those already acknowledged (acks=0/1) are handed to the new leader."""
+        orphans = [b for b in batches if b.acked_early]
+        for b in batches:
+            if not b.durable.done():
+                b.durable.set_exception(
+                    NotLeader(f"{plog.topic_name}-{plog.partition}: this agent stopped leading it")
+                )
+                b.durable.exception()
+        if orphans:
+            self._hand_over(orphans)
+
+    def _hand_over(self, orphans: list[PendingBatch]) -> None:
+        """Forward acknowledged batches in the background (the new leader may be this agent
+        again, whose flushes must not wait on it); their WAL entries are kept until done."""
+        task = asyncio.create_task(self._rehome(orphans), name="rehome")
+        self._rehoming.add(task)
+        task.add_done_callback(self._rehoming.discard)
 
     async def take(self, topic_id: TopicId, partition: int) -> PartitionLog | None:
         """Try to lead a partition (free or expired lease); a cached follower view is replaced."""
