@@ -179,6 +179,10 @@ class Broker:
         self._connections.add(task)
         try:
             await conn.serve()
+        except asyncio.CancelledError:
+            # The broker is stopping: end quietly (asyncio's server callback would log a
+            # cancelled connection task as an error).
+            writer.close()
         finally:
             self._connections.discard(task)
 

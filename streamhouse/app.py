@@ -114,23 +114,24 @@ class Agent:
 
     async def stop(self) -> None:
         log.info("stopping")
+        # A graceful stop hands the partitions over first, without dropping a request: no
+        # new connections; appends answer NOT_LEADER_OR_FOLLOWER (clients retry at the next
+        # leader); the buffer is flushed, which answers the produce requests waiting for
+        # it; the leases are released (another agent takes them at its next tick); only
+        # then are the HTTP servers stopped and the connections closed.
+        if self.broker is not None:
+            self.broker.stop_listening()
+        if self.logs is not None:
+            self.logs.stop_writes()
+            await self.logs.stop()
+        log.info("handed_over")
         if self.registry_http is not None:
             await self.registry_http.stop()
         if self.http is not None:
             await self.http.stop()
         if self.series is not None:
             await self.series.stop()
-        # A graceful stop hands the partitions over without dropping a request: no new
-        # connections; appends answer NOT_LEADER_OR_FOLLOWER (clients retry at the next
-        # leader); the buffer is flushed, which answers the produce requests waiting for
-        # it; the leases are released; only then are the connections closed.
         if self.broker is not None:
-            self.broker.stop_listening()
-        if self.logs is not None:
-            self.logs.stop_writes()
-            await self.logs.stop()
-        if self.broker is not None:
-            await asyncio.sleep(0.05)  # the answered requests' responses go out
             await self.broker.stop()
         if self.groups is not None:
             await self.groups.stop()

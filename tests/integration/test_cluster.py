@@ -1,6 +1,7 @@
 """Three agents on one PostgreSQL catalogue and one S3 bucket (moto): leases spread evenly,
 and clients keep producing and consuming while an agent stops gracefully or is killed."""
 
+import signal
 import threading
 import time
 
@@ -122,31 +123,40 @@ def test_clients_ride_through_an_agent_leaving(cluster, how):
     stop, acked, errors = threading.Event(), [], []
     kp_acked, kp_errors, seen = [], [], []
     threads = [
-        threading.Thread(target=run_traffic, args=(boot, "ride", stop, acked, errors)),
-        threading.Thread(target=run_kafka_python, args=(boot, "ride", stop, kp_acked, kp_errors)),
-        threading.Thread(target=run_consumer, args=(boot, "ride", stop, seen)),
+        threading.Thread(target=run_traffic, args=(boot, "ride", stop, acked, errors), daemon=True),
+        threading.Thread(target=run_kafka_python, args=(boot, "ride", stop, kp_acked, kp_errors),
+                         daemon=True),
+        threading.Thread(target=run_consumer, args=(boot, "ride", stop, seen), daemon=True),
     ]
     for t in threads:
         t.start()
-    time.sleep(1.5)
-    leaving = cluster[2]
-    before = len(acked)
-    gone_at = time.monotonic()
-    if how == "graceful":
-        leaving.stop()
-    else:
-        leaving.kill()
-    node_ids = {b.id for b in admin.list_topics(timeout=10).brokers.values()}
-    # Every partition gets a live leader again: within a second or two after a graceful
-    # stop (handoff), within the lease TTL (+ a tick) after SIGKILL.
-    budget = 2.5 if how == "graceful" else TTL_MS / 1000 + 4
-    wait_for(lambda: -1 not in leaders(boot, "ride").values()
-             and len(set(leaders(boot, "ride").values())) == 2, timeout=budget)
-    moved_after = time.monotonic() - gone_at
-    time.sleep(3)
-    stop.set()
-    for t in threads:
-        t.join(60)
+    try:
+        time.sleep(1.5)
+        leaving = cluster[2]
+        before = len(acked)
+        watcher = AdminClient({"bootstrap.servers": boot})  # connected already: polls are quick
+
+        def survivors_lead_all() -> bool:
+            md = watcher.list_topics("ride", timeout=5)
+            lead = {p.leader for p in md.topics["ride"].partitions.values()}
+            return -1 not in lead and len(lead) == 2
+
+        survivors_lead_all()
+        gone_at = time.monotonic()
+        # SIGTERM (a graceful stop: flush, hand the leases back) or SIGKILL (leases expire).
+        leaving.proc.send_signal(signal.SIGTERM if how == "graceful" else signal.SIGKILL)
+        # Every partition gets a live leader again: within a second after a graceful stop
+        # (handoff), within the lease TTL (+ a tick) after SIGKILL.
+        budget = 1.0 if how == "graceful" else TTL_MS / 1000 + 4
+        wait_for(survivors_lead_all, timeout=budget, step=0.02)
+        moved_after = time.monotonic() - gone_at
+        assert leaving.proc.wait(30) == (0 if how == "graceful" else -signal.SIGKILL)
+        node_ids = {b.id for b in admin.list_topics(timeout=10).brokers.values()}
+        time.sleep(3)
+    finally:  # the clients stop even when an assertion above fails
+        stop.set()
+        for t in threads:
+            t.join(60)
     assert len(acked) > before > 50 and len(kp_acked) > 50
     assert not errors, f"errors surfaced to the application: {errors[:3]}"
     assert not kp_errors, f"kafka-python saw errors: {kp_errors[:3]}"
