@@ -450,6 +450,15 @@ class Catalogue:
         )
         return [_partition(r) for r in rows]
 
+    async def any_free_lease(self) -> bool:
+        """Whether some partition has no live lease (released, expired or never taken)."""
+        row = await self.driver.fetchrow(
+            "SELECT 1 FROM partitions WHERE leader_agent IS NULL OR lease_expires_at <= $1"
+            " LIMIT 1",
+            now_ms(),
+        )
+        return row is not None
+
     async def list_all_partitions(self) -> list[PartitionState]:
         rows = await self.driver.fetch(
             f"SELECT {_PARTITION_COLS} FROM partitions ORDER BY topic_id, partition"

@@ -13,7 +13,7 @@ import structlog
 from kio.index import api_key_map
 from kio.schema.errors import ErrorCode
 
-from coordinator.catalogue import Agent, Catalogue, Topic
+from coordinator.catalogue import Agent, AgentId, Catalogue, Topic
 from coordinator.groups import GroupCoordinator
 from storage.log import LogManager
 from storage.topic_config import validate
@@ -84,31 +84,34 @@ class Broker:
     async def create_topic(
         self, name: str, partitions: int, config: dict[str, str | None] | None = None
     ) -> Topic:
-        solo = self.logs.solo  # alone, take the leases at once: Metadata names a leader
+        leader = self._leader_for_new()
         topic = await self.catalogue.create_topic(
-            name, partitions, validate(config or {}), **self._lease_for_new(solo)
+            name, partitions, validate(config or {}),
+            leader=leader, lease_ttl_ms=self.logs.options.lease_ttl_ms,
         )
         self.logs.update_topic(topic)
-        if solo:
+        if leader is not None:
             self.logs.adopt_new(topic, range(partitions))
         log.info("topic_created", topic=name, partitions=partitions)
         return topic
 
     async def add_partitions(self, name: str, count: int) -> Topic:
         """Grow a topic to `count` partitions (Kafka's CreatePartitions, REST's PATCH)."""
-        solo = self.logs.solo
+        leader = self._leader_for_new()
         before = await self.logs.topic(name, refresh=True)
-        topic = await self.catalogue.set_partition_count(name, count, **self._lease_for_new(solo))
+        topic = await self.catalogue.set_partition_count(
+            name, count, leader=leader, lease_ttl_ms=self.logs.options.lease_ttl_ms
+        )
         self.logs.update_topic(topic)
-        if solo and before is not None:
+        if leader is not None and before is not None:
             self.logs.adopt_new(topic, range(before.partition_count, count))
         log.info("partitions_added", topic=name, partitions=count)
         return topic
 
-    def _lease_for_new(self, solo: bool) -> dict[str, Any]:
-        if not solo:  # the lease keepers share new partitions out
-            return {}
-        return {"leader": self.logs.agent_id, "lease_ttl_ms": self.logs.options.lease_ttl_ms}
+    def _leader_for_new(self) -> AgentId | None:
+        """Alone, this agent leads new partitions at once (Metadata names a leader); with
+        other agents, the lease keepers share them out."""
+        return self.logs.agent_id if self.logs.solo else None
 
     async def topic_or_autocreate(self, name: str) -> Topic | None:
         topic = await self.logs.topic(name)
@@ -131,7 +134,7 @@ class Broker:
         if body is None:
             return None
         if isinstance(body, dict):
-            if name != "produce":  # produce counts its own, per partition, on the hot path
+            if name not in _COUNTS_ITS_OWN_ERRORS:
                 _count_errors(_api_name(request.api_key), body)
             body = build(response_class(request.api_key, request.api_version), body)
         return encode_response(request.api_key, request.api_version, request.correlation_id, body)
@@ -199,6 +202,10 @@ class Broker:
             await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
+
+
+# The hot paths count their error codes where they set them, without a walk of the answer.
+_COUNTS_ITS_OWN_ERRORS = frozenset({"produce", "fetch"})
 
 
 @functools.cache

@@ -16,6 +16,7 @@ from storage.errors import StorageError
 from storage.partition import PartitionLog
 
 from .errors import error_code
+from .metrics import REQUEST_ERRORS as request_errors
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -70,6 +71,9 @@ async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str
             p.high_watermark > o for _e, p, o, _m in targets if p is not None
         ):
             break
+    for entry, _p, _o, _m in targets:  # the error metric, from the flat list at hand
+        if entry["error_code"]:
+            request_errors.labels("fetch", ErrorCode(entry["error_code"]).name).inc()
     return {"throttle_time": 0, "error_code": 0, "session_id": 0, "responses": responses}
 
 

@@ -105,14 +105,11 @@ class GroupAdmin:
         response = await self._call(remote, DELETE, 2, {"groups_names": [group_id]})
         return str(response.results[0].error_code.name)  # type: ignore[attr-defined]
 
-    async def list_groups(self) -> list[tuple[str, str, str]]:
-        """Every group in the catalogue or coordinated here, with its state from its coordinator."""
+    async def describe_all(self) -> list[GroupDescription]:
+        """Every group in the catalogue or coordinated here, as its coordinator sees it."""
         out = []
-        for group_id, ptype, state in await self.broker.groups.list_groups():
-            if await self._remote(group_id) is not None:
-                desc = await self.describe(group_id)
-                if desc is None:
-                    continue
-                state, ptype = desc.state, desc.protocol_type or ptype
-            out.append((group_id, ptype, state))
+        for group_id, _ptype, _state in await self.broker.groups.list_groups():
+            desc = await self.describe(group_id)
+            if desc is not None:
+                out.append(desc)
         return out

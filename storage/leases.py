@@ -34,10 +34,12 @@ class LeaseKeeper:
     def __init__(self, logs: LogManager, *, tick_seconds: float | None = None) -> None:
         self.logs = logs
         self.ttl_ms = logs.options.lease_ttl_ms
-        # Alone, there is nobody to take partitions from: a slow tick. With other agents, a
-        # quick one, so a partition handed back is taken within a tenth of a second.
+        # A full step (read every partition's lease) every `tick`. With other agents there
+        # is also a quick probe every `probe` seconds, one cheap query for a free lease, so
+        # that a partition handed back is taken within a tenth of a second.
         self.fixed_tick = tick_seconds
         self.tick = tick_seconds if tick_seconds is not None else min(self.ttl_ms / 12000, 0.25)
+        self.probe = 0.1
         self._last_renew = 0.0
         self._last_renewed_ok = time.monotonic()
 
@@ -47,15 +49,19 @@ class LeaseKeeper:
         return self.ttl_ms
 
     async def run(self) -> None:
+        last_step = 0.0
         while True:
-            tick = self.tick
-            if self.fixed_tick is None and not self.logs.solo:
-                tick = min(tick, 0.1)
-            await asyncio.sleep(tick)
+            probing = self.fixed_tick is None and not self.logs.solo and self.probe < self.tick
+            await asyncio.sleep(self.probe if probing else self.tick)
             try:
                 # A catalogue that does not answer at all (a cut network) must not hold the
                 # keeper past the point where it has to give the leases up.
-                await asyncio.wait_for(self.step(), timeout=self.ttl_ms / 2000)
+                async with asyncio.timeout(self.ttl_ms / 2000):
+                    if probing and time.monotonic() - last_step < self.tick:
+                        if not await self.logs.catalogue.any_free_lease():
+                            continue
+                    last_step = time.monotonic()
+                    await self.step()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the catalogue may be down: try again next tick

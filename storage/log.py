@@ -415,6 +415,14 @@ class LogManager:
 
     # -- append ------------------------------------------------------------------------
 
+    @staticmethod
+    def check_batch_size(plog: PartitionLog, size: int) -> None:
+        limit = plog.settings.max_message_bytes
+        if size > limit:
+            raise RecordTooLarge(
+                f"a batch of {size} bytes exceeds max.message.bytes={limit} of {plog.topic_name}"
+            )
+
     def append(self, plog: PartitionLog, record_set: bytes, *, acks: int) -> AppendResult:
         """Validate and append one partition's record set; synchronous up to the buffer."""
         if not plog.is_leader:
@@ -423,12 +431,8 @@ class LogManager:
             headers = validate_record_set(record_set)
         except InvalidBatch as exc:
             raise CorruptRecordSet(str(exc)) from exc
-        limit = plog.settings.max_message_bytes
         for h in headers:
-            if h.size > limit:
-                raise RecordTooLarge(
-                    f"a batch of {h.size} bytes exceeds max.message.bytes={limit} of {plog.topic_name}"
-                )
+            self.check_batch_size(plog, h.size)
         self.buffer.check_capacity(len(record_set))
         loop = asyncio.get_running_loop()
         # Idempotence: every batch is checked before any is appended.
@@ -553,17 +557,20 @@ class LogManager:
         i = plog.chunk_for(offset)
         parts: list[bytes] = []
         total = 0
+        count = 0  # records served: from the chunk index, or the headers scanned anyway
         while i is not None and i < len(plog.chunks):
             chunk = plog.chunks[i]
             if chunk.base_offset >= hw:
                 break
             data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
             start = 0
+            skipped = 0
             if chunk.base_offset < offset:
                 for h in scan_headers(data):
                     if h.last_offset >= offset:
                         start = h.position
                         break
+                    skipped += h.records_count
             piece = memoryview(data)[start:]
             if total + len(piece) > max_bytes:
                 # Whole batches only, within the limit; the first batch goes even if larger.
@@ -574,10 +581,12 @@ class LogManager:
                     ):
                         break
                     end = h.position + h.size
+                    count += h.records_count
                 if end:
                     parts.append(bytes(piece[:end]))
                 break
             parts.append(bytes(piece) if start else data)
+            count += chunk.record_count - skipped
             total += len(piece)
             if total >= max_bytes:
                 break
@@ -586,10 +595,7 @@ class LogManager:
             self._read_ahead(plog, i)
         records = b"".join(parts)
         metrics.FETCH_BYTES.labels(plog.topic_name).inc(len(records))
-        if records:  # batch headers only: no record is decoded
-            metrics.FETCH_RECORDS.labels(plog.topic_name).inc(
-                sum(h.records_count for h in scan_headers(records))
-            )
+        metrics.FETCH_RECORDS.labels(plog.topic_name).inc(count)
         return ReadResult(
             records=records, high_watermark=hw, log_start_offset=plog.log_start_offset
         )

@@ -193,10 +193,10 @@ class ObjectStore:
         # One PUT request per object: a flush is in memory already and far below S3's 5 GiB
         # single-PUT limit, while a multipart upload would cost 2 POSTs and a PUT per 5 MiB
         # part, multiplying the requests the flush budget bounds.
-        single = len(body) < _SINGLE_PUT_LIMIT
+        multipart = len(body) >= _SINGLE_PUT_LIMIT
 
         async def call() -> None:
-            await obstore.put_async(self._store, key, body, use_multipart=not single)
+            await obstore.put_async(self._store, key, body, use_multipart=multipart)
 
         try:
             await self._call("put", f"PUT {key}", call)

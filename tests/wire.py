@@ -41,6 +41,21 @@ class Wire:
         entity_writer(cls)(out, build(cls, values))
         return out.getvalue()
 
+    def fetch(self, topic: str, offset: int, *, partition: int = 0, max_wait: int = 500,
+              min_bytes: int = 1, max_bytes: int = 1 << 20) -> Any:
+        """One Fetch v12 of one partition (session-less, as the tests need)."""
+        from kio.schema.fetch.v12.request import FetchRequest
+
+        return self.call(FetchRequest, {
+            "replica_id": -1, "max_wait": max_wait, "min_bytes": min_bytes,
+            "max_bytes": max_bytes, "isolation_level": 0, "session_id": 0,
+            "session_epoch": -1, "rack_id": "",
+            "topics": [{"topic": topic, "partitions": [{
+                "partition": partition, "current_leader_epoch": -1, "fetch_offset": offset,
+                "last_fetched_epoch": -1, "log_start_offset": -1,
+                "partition_max_bytes": max_bytes}]}],
+            "forgotten_topics_data": []})
+
     def call(self, cls: type, values: dict[str, Any]) -> Any:
         self.send_raw(self.request_bytes(cls, values))
         return self.read_response(cls.__api_key__, cls.__version__)  # type: ignore[attr-defined]
@@ -79,3 +94,19 @@ class Wire:
                 return None
             buf += chunk
         return buf
+
+
+def first_message(bootstrap: str, topic: str, group: str, timeout: float = 10.0) -> Any:
+    """The first record of partition 0 through confluent-kafka (None if none in time)."""
+    import time
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    c.assign([TopicPartition(topic, 0, 0)])
+    m = None
+    deadline = time.monotonic() + timeout
+    while m is None and time.monotonic() < deadline:
+        m = c.poll(0.5)
+    c.close()
+    return m

@@ -36,16 +36,14 @@ def _lag(rows: list[PartitionLag]) -> list[models.PartitionLagModel]:
 @router.get("", response_model=list[models.GroupSummary])
 async def list_groups(a: Agent = Depends(agent)) -> list[models.GroupSummary]:
     out = []
-    admin = a.group_admin()
-    for group_id, ptype, state in await admin.list_groups():
-        desc = await admin.describe(group_id)
-        lag = await group_lag(a.catalogue, group_id)
+    for desc in await a.group_admin().describe_all():
+        lag = await group_lag(a.catalogue, desc.group_id)
         out.append(
             models.GroupSummary(
-                group_id=group_id,
-                state=state,
-                protocol_type=ptype,
-                members=len(desc.members) if desc else 0,
+                group_id=desc.group_id,
+                state=desc.state,
+                protocol_type=desc.protocol_type,
+                members=len(desc.members),
                 total_lag=sum(r.lag for r in lag),
             )
         )

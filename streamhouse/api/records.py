@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from protocol import client
-from storage.errors import OffsetOutOfRange, RecordTooLarge
+from storage.errors import OffsetOutOfRange
 from storage.recordbatch import build_batch, decode_records
 
 from . import models
@@ -34,16 +34,19 @@ router = APIRouter(prefix="/api/v1", tags=["records"])
 ACKS = {"none": 0, "buffered": 1, "durable": -1}
 
 
-def _bytes(value: object, encoding: str, what: str) -> bytes | None:
+def _bytes(value: object, encoding: str, i: int, field: str) -> bytes | None:
+    """A record's key, value or header value as bytes; `i` and `field` name it in errors
+    (formatted only then: this runs for every record of a request)."""
     if value is None:
         return None
     if encoding == "base64":
         if not isinstance(value, str):
-            raise ApiError(422, "invalid_record", f"{what} with encoding base64 must be a string")
+            raise ApiError(422, "invalid_record",
+                           f"record {i} {field} with encoding base64 must be a string")
         try:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(422, "invalid_record", f"{what} is not valid base64") from None
+            raise ApiError(422, "invalid_record", f"record {i} {field} is not valid base64") from None
     if encoding == "json" or not isinstance(value, str):
         return json.dumps(value, separators=(",", ":")).encode()
     return value.encode()
@@ -75,7 +78,7 @@ async def produce(
     rows = []
     for i, rec in enumerate(body.records):
         key = (
-            _bytes(rec.key, rec.key_encoding, f"record {i} key") if rec.key is not None else None
+            _bytes(rec.key, rec.key_encoding, i, "key") if rec.key is not None else None
         )
         if rec.partition is not None:
             partition = rec.partition
@@ -90,14 +93,14 @@ async def produce(
                 404, "partition_not_found", f"record {i}: {topic.name} has no partition {partition}"
             )
         headers = [
-            (h.key, _bytes(h.value, h.encoding, f"record {i} header {h.key!r}")
+            (h.key, _bytes(h.value, h.encoding, i, f"header {h.key!r}")
              if h.value is not None else None)
             for h in rec.headers
         ]
         rows.append(
             (
                 key,
-                _bytes(rec.value, rec.encoding, f"record {i} value"),
+                _bytes(rec.value, rec.encoding, i, "value"),
                 headers,
                 rec.timestamp if rec.timestamp is not None else now,
             )
@@ -117,11 +120,7 @@ async def produce(
     plogs = {p: await logs.partition(topic, p) for p in by_partition}
     local = {p: plog for p, plog in plogs.items() if plog.is_leader}
     for p, plog in local.items():
-        if len(batches[p]) > plog.settings.max_message_bytes:
-            raise RecordTooLarge(
-                f"the records for partition {p} make a batch of {len(batches[p])} bytes, over"
-                f" max.message.bytes={plog.settings.max_message_bytes} of {topic.name}"
-            )
+        logs.check_batch_size(plog, len(batches[p]))
     logs.buffer.check_capacity(sum(len(batches[p]) for p in local))
     for partition, plog in local.items():
         result = logs.append(plog, batches[partition], acks=acks)

@@ -15,12 +15,11 @@ from confluent_kafka.admin import (
     NewTopic,
 )
 from kio.schema.errors import ErrorCode
-from kio.schema.fetch.v12.request import FetchRequest
 from kio.schema.metadata.v12.request import MetadataRequest
 
 from storage.recordbatch import build_batch
 from tests.integration.test_bad_input import produce
-from tests.wire import Wire
+from tests.wire import Wire, first_message
 
 
 def topic_configs(admin: AdminClient, topic: str) -> dict[str, ConfigEntry]:
@@ -134,16 +133,6 @@ def test_topics_are_created_on_first_use_unless_turned_off(server_factory, tmp_p
     off.stop()
 
 
-def fetch(wire: Wire, topic: str, offset: int, *, max_wait: int, min_bytes: int = 1):
-    return wire.call(FetchRequest, {
-        "replica_id": -1, "max_wait": max_wait, "min_bytes": min_bytes, "max_bytes": 1 << 20,
-        "isolation_level": 0, "session_id": 0, "session_epoch": -1, "rack_id": "",
-        "topics": [{"topic": topic, "partitions": [{
-            "partition": 0, "current_leader_epoch": -1, "fetch_offset": offset,
-            "last_fetched_epoch": -1, "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}],
-        "forgotten_topics_data": []})
-
-
 def test_fetch_long_polls_until_data_or_max_wait(server):
     import threading
 
@@ -152,7 +141,7 @@ def test_fetch_long_polls_until_data_or_max_wait(server):
     admin.create_topics([NewTopic("poll", 1)])["poll"].result(10)
     # Nothing to read: the answer comes after max_wait, empty.
     started = time.monotonic()
-    empty = fetch(w, "poll", 0, max_wait=1200)
+    empty = w.fetch("poll", 0, max_wait=1200)
     waited = time.monotonic() - started
     assert 1.1 <= waited < 3.0, waited
     assert not empty.responses[0].partitions[0].records
@@ -166,20 +155,20 @@ def test_fetch_long_polls_until_data_or_max_wait(server):
     t = threading.Thread(target=later)
     started = time.monotonic()
     t.start()
-    woke = fetch(w, "poll", 0, max_wait=10_000)
+    woke = w.fetch("poll", 0, max_wait=10_000)
     waited = time.monotonic() - started
     t.join()
     assert woke.responses[0].partitions[0].records and waited < 5.0, waited
     # min_bytes larger than what there is: the fetch waits the full max_wait.
     started = time.monotonic()
-    partial = fetch(w, "poll", 0, max_wait=1000, min_bytes=1 << 20)
+    partial = w.fetch("poll", 0, max_wait=1000, min_bytes=1 << 20)
     assert time.monotonic() - started >= 0.9
     assert partial.responses[0].partitions[0].records  # and then answers with what it has
     w.close()
 
 
 def test_log_append_time_and_list_offsets_by_max_timestamp(server):
-    from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME, Consumer, TopicPartition
+    from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME
     from kio.schema.list_offsets.v7.request import ListOffsetsRequest
 
     admin = AdminClient({"bootstrap.servers": server.bootstrap})
@@ -191,13 +180,7 @@ def test_log_append_time_and_list_offsets_by_max_timestamp(server):
     for offset, ts in enumerate([5000, 9000, 7000]):
         p.produce("stamped", value=b"%d" % offset, timestamp=ts)
     assert p.flush(10) == 0
-    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "ts"})
-    c.assign([TopicPartition("appended", 0, 0)])
-    m = None
-    deadline = time.monotonic() + 10
-    while m is None and time.monotonic() < deadline:
-        m = c.poll(0.5)
-    c.close()
+    m = first_message(server.bootstrap, "appended", "ts")
     kind, ts = m.timestamp()
     assert kind == TIMESTAMP_LOG_APPEND_TIME and before - 1000 <= ts <= int(time.time() * 1000) + 1000
     w = Wire(server.bootstrap)

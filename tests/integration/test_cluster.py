@@ -293,7 +293,6 @@ def test_produce_to_a_follower_is_refused_and_any_agent_serves_fetches(cluster):
     """Produce goes to the lease holder only (NOT_LEADER_OR_FOLLOWER elsewhere); durable
     data is served by every agent, from the catalogue's chunk index and the object store."""
     from kio.schema.errors import ErrorCode
-    from kio.schema.fetch.v12.request import FetchRequest
 
     from storage.recordbatch import build_batch, decode_records
     from tests.integration.test_bad_input import produce
@@ -317,13 +316,7 @@ def test_produce_to_a_follower_is_refused_and_any_agent_serves_fetches(cluster):
     lw.close()
 
     def fetched():
-        resp = w.call(FetchRequest, {
-            "replica_id": -1, "max_wait": 500, "min_bytes": 1, "max_bytes": 1 << 20,
-            "isolation_level": 0, "session_id": 0, "session_epoch": -1, "rack_id": "",
-            "topics": [{"topic": "follow", "partitions": [{
-                "partition": 0, "current_leader_epoch": -1, "fetch_offset": 0,
-                "last_fetched_epoch": -1, "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}],
-            "forgotten_topics_data": []})
+        resp = w.fetch("follow", 0)
         part = resp.responses[0].partitions[0]
         assert part.error_code == ErrorCode.none, part
         return [r.value for r in decode_records(bytes(part.records or b""))]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from coordinator.catalogue import AgentId, Catalogue
+from storage import metrics
 from storage.errors import CorruptRecordSet, OffsetOutOfRange, RecordTooLarge
 from storage.flush import FlushPolicy
 from storage.log import LogManager, LogOptions
@@ -134,8 +135,14 @@ async def test_max_bytes_returns_whole_batches(tmp_path):
         await asyncio.gather(*futures)
         small = await logs.read(plog, 0, 1)
         assert len(validate_record_set(small.records)) == 1  # the first batch, even over the limit
+        served = metrics.FETCH_RECORDS.labels("t")
+        before = served._value.get()
         two = await logs.read(plog, 0, len(one) * 2 + 5)
         assert len(validate_record_set(two.records)) == 2
+        assert served._value.get() - before == 20  # counted from headers, per batch
+        before = served._value.get()
+        tail = await logs.read(plog, 25, 1 << 20)  # from inside a chunk: the batches from 20
+        assert served._value.get() - before == len(decode_records(tail.records)) == 40
         # A later partition of a fetch gets nothing rather than going over the limit.
         assert (await logs.read(plog, 0, 1, oversize_first=False)).records == b""
 

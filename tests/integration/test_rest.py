@@ -13,6 +13,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from kafka.partitioner.default import murmur2 as kafka_murmur2
 
 from streamhouse.api.partitioner import murmur2
+from tests.wire import first_message
 
 
 @pytest.fixture
@@ -429,13 +430,7 @@ def test_binary_keys_and_headers_round_trip(api, server):
     assert got["headers"] == [
         {"key": "h-bin", "value": base64.b64encode(raw_header).decode(), "encoding": "base64"},
         {"key": "h-text", "value": "plain", "encoding": "text"}]
-    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "bin-g"})
-    c.assign([TopicPartition("bin", 0, 0)])
-    m = None
-    deadline = time.monotonic() + 10
-    while m is None and time.monotonic() < deadline:
-        m = c.poll(0.5)
-    c.close()
+    m = first_message(server.bootstrap, "bin", "bin-g")
     assert m is not None and m.key() == raw_key and dict(m.headers())["h-bin"] == raw_header
     bad = api.post("/api/v1/produce", json={"topic": "bin", "records": [
         {"value": "v", "headers": [{"key": "h", "value": "%%%", "encoding": "base64"}]}]})
