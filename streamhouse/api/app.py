@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from . import cluster, errors, groups, records, topics
+from . import cluster, errors, groups, models, records, topics
 
 if TYPE_CHECKING:
     from ..app import Agent
@@ -33,6 +33,18 @@ def create_app(agent: Agent, cors_origins: list[str] | None = None) -> FastAPI:
     errors.install(app)
     for module in (topics, records, groups, cluster):
         app.include_router(module.router)
+
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # Bodies validated by their routes (models.openapi_components) join the schemas.
+        if app.openapi_schema is None:
+            schema = base_openapi()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(models.openapi_components())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:

@@ -10,5 +10,5 @@ if TYPE_CHECKING:
     from ..app import Agent
 
 
-def agent(request: Request) -> Agent:
+async def agent(request: Request) -> Agent:
     return cast("Agent", request.app.state.agent)

@@ -14,8 +14,9 @@ import json
 import time
 from typing import TYPE_CHECKING, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import ValidationError
 
 from protocol import client
 from storage.errors import OffsetOutOfRange
@@ -23,7 +24,7 @@ from storage.recordbatch import build_batch, decode_records
 
 from . import models
 from .deps import agent
-from .errors import ApiError, topic_not_found
+from .errors import ApiError, invalid_body, topic_not_found
 from .partitioner import partition_for
 
 if TYPE_CHECKING:
@@ -32,13 +33,14 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/api/v1", tags=["records"])
 
 ACKS = {"none": 0, "buffered": 1, "durable": -1}
+Row = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]], int]  # build_batch's
 
 
-def _bytes(value: object, encoding: str, i: int, field: str) -> bytes | None:
+def _bytes(value: object, encoding: str, i: int, field: str) -> bytes:
     """A record's key, value or header value as bytes; `i` and `field` name it in errors
     (formatted only then: this runs for every record of a request)."""
-    if value is None:
-        return None
+    if encoding == "text" and isinstance(value, str):
+        return value.encode()
     if encoding == "base64":
         if not isinstance(value, str):
             raise ApiError(422, "invalid_record",
@@ -52,65 +54,107 @@ def _bytes(value: object, encoding: str, i: int, field: str) -> bytes | None:
     return value.encode()
 
 
+def _header_bytes(h: models.ProduceHeader, i: int) -> tuple[str, bytes | None]:
+    value = h.get("value")
+    if value is None:
+        return h["key"], None
+    return h["key"], _bytes(value, h.get("encoding", "text"), i, f"header {h['key']!r}")
+
+
+_PRODUCE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProduceRequest"}}},
+}
+
+
+async def _produce_body(request: Request) -> models.ProduceRequest:
+    """The body, parsed by orjson and validated as TypedDicts (see models.ProduceRequest)."""
+    content_type = request.headers.get("content-type", "application/json")
+    media = content_type.partition(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type",
+                       f"send the records as JSON (Content-Type: application/json), not {media!r}")
+    raw = await request.body()
+    try:
+        return models.PRODUCE_REQUEST.validate_python(orjson.loads(raw))
+    except orjson.JSONDecodeError as e:
+        raise ApiError(422, "invalid_request", f"the body is not valid JSON: {e}") from None
+    except ValidationError as e:
+        raise invalid_body(e) from None
+
+
 @router.post(
     "/produce",
     response_model=models.ProduceResponse,
     responses={
         404: {"model": models.Error},
         413: {"model": models.Error},
+        415: {"model": models.Error},
         422: {"model": models.Error},
         503: {"model": models.Error},
     },
+    openapi_extra={"requestBody": _PRODUCE_BODY},
 )
 async def produce(
-    body: models.ProduceRequest,
+    request: Request,
     a: Agent = Depends(agent),
     x_ack_mode: Literal["none", "buffered", "durable"] = Header(default="buffered"),
-) -> JSONResponse:
+) -> Response:
+    """Write one record or a batch: body `ProduceRequest` (schema below)."""
+    body = await _produce_body(request)
     broker = a.require_broker()
     logs = a.require_logs()
-    topic = await broker.topic_or_autocreate(body.topic)
+    topic = await broker.topic_or_autocreate(body["topic"])
     if topic is None:
-        raise topic_not_found(body.topic)
+        raise topic_not_found(body["topic"])
     now = int(time.time() * 1000)
-    by_partition: dict[int, list[int]] = {}
+    count = topic.partition_count
+    by_partition: dict[int, tuple[list[int], list[Row]]] = {}  # record indexes and rows
     by_key: dict[bytes, int] = {}
-    rows = []
-    for i, rec in enumerate(body.records):
-        key = (
-            _bytes(rec.key, rec.key_encoding, i, "key") if rec.key is not None else None
-        )
-        if rec.partition is not None:
-            partition = rec.partition
-        elif key is None:
-            partition = partition_for(None, topic.partition_count)
-        else:  # keys repeat within a request: hash each once
-            partition = by_key.get(key, -1)
-            if partition < 0:
-                partition = by_key[key] = partition_for(key, topic.partition_count)
-        if partition >= topic.partition_count:
+    placed: list[int] = []  # each record's partition
+    for i, rec in enumerate(body["records"]):
+        # Plain text keys and values (the common case) skip the _bytes call.
+        text_key = rec.get("key")
+        key: bytes | None = None
+        if text_key is not None:
+            key_encoding = rec.get("key_encoding", "text")
+            key = (text_key.encode() if key_encoding == "text"
+                   else _bytes(text_key, key_encoding, i, "key"))
+        partition = rec.get("partition")
+        if partition is None:
+            if key is None:
+                partition = partition_for(None, count)
+            else:  # keys repeat within a request: hash each once
+                partition = by_key.get(key, -1)
+                if partition < 0:
+                    partition = by_key[key] = partition_for(key, count)
+        elif partition >= count:
             raise ApiError(
                 404, "partition_not_found", f"record {i}: {topic.name} has no partition {partition}"
             )
-        headers = [
-            (h.key, _bytes(h.value, h.encoding, i, f"header {h.key!r}")
-             if h.value is not None else None)
-            for h in rec.headers
-        ]
-        rows.append(
-            (
-                key,
-                _bytes(rec.value, rec.encoding, i, "value"),
-                headers,
-                rec.timestamp if rec.timestamp is not None else now,
-            )
+        given = rec.get("value")
+        value: bytes | None = None
+        if given is not None:
+            encoding = rec.get("encoding", "text")
+            value = (given.encode() if encoding == "text" and type(given) is str
+                     else _bytes(given, encoding, i, "value"))
+        timestamp = rec.get("timestamp")
+        row = (
+            key,
+            value,
+            [_header_bytes(h, i) for h in rec["headers"]] if "headers" in rec else [],
+            now if timestamp is None else timestamp,
         )
-        by_partition.setdefault(partition, []).append(i)
+        group = by_partition.get(partition)
+        if group is None:
+            group = by_partition[partition] = ([], [])
+        group[0].append(i)
+        group[1].append(row)
+        placed.append(partition)
     acks = ACKS[x_ack_mode]
-    offsets: dict[int, int] = {}
-    placed: dict[int, int] = {i: p for p, indexes in by_partition.items() for i in indexes}
+    offsets = [0] * len(placed)
     waits = []
-    batches = {p: build_batch([rows[i] for i in indexes]) for p, indexes in by_partition.items()}
+    batches = {p: build_batch(rows) for p, (_, rows) in by_partition.items()}
     for batch in batches.values():
         refusal = await broker.schema_validator.check(topic.name, topic.config, batch)
         if refusal is not None:
@@ -124,8 +168,8 @@ async def produce(
     logs.buffer.check_capacity(sum(len(batches[p]) for p in local))
     for partition, plog in local.items():
         result = logs.append(plog, batches[partition], acks=acks)
-        for n, i in enumerate(by_partition[partition]):
-            offsets[i] = result.base_offset + n
+        for n, i in enumerate(by_partition[partition][0], result.base_offset):
+            offsets[i] = n
         if acks == -1:
             waits.append(result.durable)
         elif acks == 1 and result.logged is not None:
@@ -141,8 +185,8 @@ async def produce(
             raise ApiError(503, "not_leader", f"partition {p} of {topic.name} is led by another"
                            f" agent that did not take the records: {base}; the other partitions'"
                            " records were written")
-        for n, i in enumerate(by_partition[p]):
-            offsets[i] = base + n
+        for n, i in enumerate(by_partition[p][0], base):
+            offsets[i] = n
     if waits:
         done, pending = await asyncio.wait(waits, timeout=30)
         if pending:
@@ -154,13 +198,11 @@ async def produce(
                 raise fut.exception()  # type: ignore[misc]
     # Serialized directly (the shape of models.ProduceResponse, which documents it): a
     # model per record, validated again on the way out, cost more than the produce itself.
-    return JSONResponse({
+    return Response(orjson.dumps({
         "topic": topic.name,
         "ack_mode": x_ack_mode,
-        "records": [
-            {"partition": placed[i], "offset": offsets[i]} for i in range(len(body.records))
-        ],
-    })
+        "records": [{"partition": p, "offset": o} for p, o in zip(placed, offsets, strict=True)],
+    }), media_type="application/json")
 
 
 def _text(data: bytes | None) -> tuple[str | None, Literal["text", "base64"]]:

@@ -125,6 +125,20 @@ def test_produce_and_consume(api, server):
     )
     assert bad64.status_code == 422
     assert api.post("/api/v1/produce", json={"topic": "r", "records": []}).status_code == 422
+    # The route validates its own body: the same 422s and messages as FastAPI's, and the
+    # schema is still in /openapi.json for clients and schemathesis.
+    typo = api.post("/api/v1/produce", json={"topic": "r", "records": [{"value": "x", "partition": -1}]})
+    assert typo.status_code == 422 and typo.json()["error"] == "invalid_request"
+    assert typo.json()["message"].startswith("records.0.partition: Input should be greater than")
+    broken = api.post("/api/v1/produce", content=b'{"topic": "r", "records": [',
+                      headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and "not valid JSON" in broken.json()["message"]
+    form = api.post("/api/v1/produce", content=b"topic=r", headers={"Content-Type": "text/plain"})
+    assert form.status_code == 415 and "application/json" in form.json()["message"]
+    spec = api.get("/openapi.json").json()
+    body_schema = spec["paths"]["/api/v1/produce"]["post"]["requestBody"]["content"]["application/json"]
+    assert body_schema["schema"] == {"$ref": "#/components/schemas/ProduceRequest"}
+    assert {"ProduceRequest", "ProduceRecord", "ProduceHeader"} <= set(spec["components"]["schemas"])
     wrong = api.post(
         "/api/v1/produce", json={"topic": "r", "records": [{"value": "x", "partition": 7}]}
     )
