@@ -96,6 +96,10 @@ class ProducerState:
     last_sequence: int
     base_offset: int
     last_offset: int
+    # The producer's batches (same epoch) before this one, oldest first, at most four, as
+    # (first_sequence, last_sequence, base_offset, last_offset): with this one, the five
+    # that Kafka remembers, so a new leader still recognises a retried in-flight batch.
+    earlier: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -611,12 +615,13 @@ class Catalogue:
                     continue
                 await tx.execute(
                     "INSERT INTO producer_states (topic_id, partition, producer_id, producer_epoch,"
-                    " first_sequence, last_sequence, base_offset, last_offset, updated_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    " first_sequence, last_sequence, base_offset, last_offset, updated_at,"
+                    " earlier_batches) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                     " ON CONFLICT (topic_id, partition, producer_id) DO UPDATE SET"
                     " producer_epoch = excluded.producer_epoch, first_sequence = excluded.first_sequence,"
                     " last_sequence = excluded.last_sequence, base_offset = excluded.base_offset,"
-                    " last_offset = excluded.last_offset, updated_at = excluded.updated_at",
+                    " last_offset = excluded.last_offset, updated_at = excluded.updated_at,"
+                    " earlier_batches = excluded.earlier_batches",
                     s.topic_id,
                     s.partition,
                     s.producer_id,
@@ -626,6 +631,7 @@ class Catalogue:
                     s.base_offset,
                     s.last_offset,
                     now,
+                    json.dumps(s.earlier),
                 )
         return fenced
 
@@ -704,7 +710,8 @@ class Catalogue:
     async def load_producer_states(self, topic_id: TopicId, partition: int) -> list[ProducerState]:
         rows = await self.driver.fetch(
             "SELECT producer_id, producer_epoch, first_sequence, last_sequence, base_offset,"
-            " last_offset FROM producer_states WHERE topic_id = $1 AND partition = $2",
+            " last_offset, earlier_batches FROM producer_states"
+            " WHERE topic_id = $1 AND partition = $2",
             topic_id,
             partition,
         )
@@ -718,6 +725,7 @@ class Catalogue:
                 last_sequence=int(r[3]),
                 base_offset=int(r[4]),
                 last_offset=int(r[5]),
+                earlier=tuple((int(a), int(b), int(c), int(d)) for a, b, c, d in json.loads(r[6])),
             )
             for r in rows
         ]

@@ -249,6 +249,7 @@ class FlushBuffer:
                         last_sequence=batch.last_sequence,
                         base_offset=batch.base_offset,
                         last_offset=batch.last_offset,
+                        earlier=batch.earlier_batches,
                     )
             entry = ChunkEntry(
                 topic_id=topic_id,

@@ -297,17 +297,12 @@ class LogManager:
         )
         plog.last_append_at = state.last_append_at
         for ps in producers:
-            plog.producers.restore(
-                ps.producer_id,
-                ps.producer_epoch,
-                AppendedBatch(
-                    first_sequence=ps.first_sequence,
-                    last_sequence=ps.last_sequence,
-                    base_offset=ps.base_offset,
-                    last_offset=ps.last_offset,
-                    durable=None,
-                ),
-            )
+            last = (ps.first_sequence, ps.last_sequence, ps.base_offset, ps.last_offset)
+            plog.producers.restore(ps.producer_id, ps.producer_epoch, [
+                AppendedBatch(first_sequence=first, last_sequence=last_seq, base_offset=base,
+                              last_offset=last_offset)
+                for first, last_seq, base, last_offset in (*ps.earlier, last)
+            ])
         self._logs[plog.key] = plog
         if is_leader:
             metrics.LEADER_CHANGES.labels("lease_acquired").inc()
@@ -476,7 +471,9 @@ class LogManager:
             data = bytes(buf[h.position : h.position + h.size]) if len(headers) > 1 else bytes(buf)
             batch_future: asyncio.Future[None] = loop.create_future()
             futures.append(batch_future)
+            earlier: tuple[tuple[int, int, int, int], ...] = ()
             if h.producer_id >= 0 and h.base_sequence >= 0:
+                earlier = plog.producers.earlier(h)
                 plog.producers.record(h, offset, batch_future)
             pending = PendingBatch(
                 log=plog,
@@ -491,6 +488,7 @@ class LogManager:
                 producer_epoch=h.producer_epoch,
                 first_sequence=h.base_sequence,
                 last_sequence=h.last_sequence,
+                earlier_batches=earlier,
                 acked_early=acks in (0, 1),
             )
             self.buffer.add(pending)

@@ -40,10 +40,20 @@ class ProducerStateTable:
     def __init__(self) -> None:
         self.producers: dict[int, ProducerEntry] = {}
 
-    def restore(self, producer_id: int, epoch: int, batch: AppendedBatch) -> None:
+    def restore(self, producer_id: int, epoch: int, batches: list[AppendedBatch]) -> None:
+        """A producer's last batches (oldest first), as the catalogue kept them."""
         entry = ProducerEntry(epoch=epoch)
-        entry.batches.append(batch)
+        entry.batches.extend(batches)
         self.producers[producer_id] = entry
+
+    def earlier(self, header: BatchHeader) -> tuple[tuple[int, int, int, int], ...]:
+        """The batches a new batch of this producer and epoch follows, as the catalogue
+        keeps them beside it: (first_sequence, last_sequence, base_offset, last_offset)."""
+        entry = self.producers.get(header.producer_id)
+        if entry is None or entry.epoch != header.producer_epoch:
+            return ()
+        kept = list(entry.batches)[-(RECENT_BATCHES - 1):]
+        return tuple((b.first_sequence, b.last_sequence, b.base_offset, b.last_offset) for b in kept)
 
     def check(self, header: BatchHeader) -> AppendedBatch | None:
         """Validate a batch's sequence; returns the earlier batch if this one is a retry of it."""

@@ -85,10 +85,11 @@ async def test_commit_fences_stale_epochs(catalogue):
                 partition=0,
                 producer_id=5,
                 producer_epoch=0,
-                first_sequence=0,
+                first_sequence=5,
                 last_sequence=9,
-                base_offset=0,
+                base_offset=5,
                 last_offset=9,
+                earlier=((0, 4, 0, 4),),
             )
         ],
     )
@@ -99,7 +100,7 @@ async def test_commit_fences_stale_epochs(catalogue):
     assert [c.base_offset for c in await catalogue.list_chunks(t.id, 0)] == [0]
     assert await catalogue.list_chunks(t.id, 1) == []
     [state] = await catalogue.load_producer_states(t.id, 0)
-    assert state.last_sequence == 9
+    assert state.last_sequence == 9 and state.earlier == ((0, 4, 0, 4),)
 
 
 async def test_retention_truncation_and_orphans(catalogue):

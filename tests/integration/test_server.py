@@ -52,16 +52,20 @@ def test_idempotent_retries_gaps_and_epochs_survive_a_restart(server_factory, tm
     assert (
         gap.responses[0].partition_responses[0].error_code == ErrorCode.out_of_order_sequence_number
     )
-    nxt = produce(wire, "idem", 0, idempotent_batch(pid, epoch, 3))
-    assert nxt.responses[0].partition_responses[0].base_offset == 3
+    for seq in (3, 6, 9):
+        nxt = produce(wire, "idem", 0, idempotent_batch(pid, epoch, seq))
+        assert nxt.responses[0].partition_responses[0].base_offset == seq
     wire.close()
     server.stop()
 
     server.start()
     wire = Wire(server.bootstrap)
-    again = produce(wire, "idem", 0, idempotent_batch(pid, epoch, 3))
-    part = again.responses[0].partition_responses[0]
-    assert part.error_code == ErrorCode.none and part.base_offset == 3  # remembered across restart
+    # Remembered across the restart: the last batch, and (as in Kafka, up to five) the
+    # ones before it, so a producer retrying all its in-flight batches sees no error.
+    for seq in (9, 3, 6, 0):
+        again = produce(wire, "idem", 0, idempotent_batch(pid, epoch, seq))
+        part = again.responses[0].partition_responses[0]
+        assert (part.error_code, part.base_offset) == (ErrorCode.none, seq)
     # The producer bumps its epoch (InitProducerId with its id and epoch, as after a
     # timeout); batches of the old epoch are refused from then on.
     bumped = wire.call(InitProducerIdRequest, {"transactional_id": None,
@@ -88,7 +92,7 @@ def test_idempotent_retries_gaps_and_epochs_survive_a_restart(server_factory, tm
             ],
         },
     )
-    assert resp.topics[0].partitions[0].offset == 9  # three batches of three, no duplicates
+    assert resp.topics[0].partitions[0].offset == 15  # five batches of three, no duplicates
     wire.close()
     server.stop()
 

@@ -1,7 +1,7 @@
 import pytest
 
 from storage.errors import InvalidProducerEpoch, OutOfOrderSequence
-from storage.producers import ProducerStateTable
+from storage.producers import AppendedBatch, ProducerStateTable
 from storage.recordbatch import build_batch, read_header
 
 
@@ -41,3 +41,23 @@ def test_only_recent_batches_are_remembered():
     assert table.check(header(1, 0, 7)) is not None
     with pytest.raises(OutOfOrderSequence):
         table.check(header(1, 0, 0))
+
+
+def test_earlier_batches_are_kept_for_the_catalogue_and_restored():
+    table = ProducerStateTable()
+    for seq in range(0, 18, 3):  # six batches of three
+        earlier = table.earlier(header(4, 2, seq, 3))
+        table.record(header(4, 2, seq, 3), 100 + seq, None)
+    # The sixth batch follows the four before it (the first is forgotten, as in Kafka).
+    assert earlier == tuple((s, s + 2, 100 + s, 102 + s) for s in (3, 6, 9, 12))
+    assert table.earlier(header(4, 3, 0)) == ()  # a new epoch starts afresh
+    restored = ProducerStateTable()
+    kept = (*earlier, (15, 17, 115, 117))
+    restored.restore(4, 2, [AppendedBatch(first_sequence=first, last_sequence=last, base_offset=base,
+                                          last_offset=end) for first, last, base, end in kept])
+    for seq in (3, 9, 15):
+        dup = restored.check(header(4, 2, seq, 3))
+        assert dup is not None and dup.base_offset == 100 + seq
+    assert restored.check(header(4, 2, 18, 3)) is None
+    with pytest.raises(OutOfOrderSequence):
+        restored.check(header(4, 2, 0, 3))
