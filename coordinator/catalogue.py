@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
@@ -528,6 +528,20 @@ class Catalogue:
             size_bytes=state.size_bytes,
             last_append_at=state.last_append_at,
         )
+
+    async def acquire_free_leases(
+        self, agent_id: AgentId, keys: Sequence[tuple[TopicId, int]], ttl_ms: int
+    ) -> None:
+        """Take every partition of `keys` that is still free or expired, each with a new
+        epoch, in one transaction (a restarted agent may take thousands at once)."""
+        now = now_ms()
+        async with self.driver.transaction() as tx:
+            await tx.executemany(
+                "UPDATE partitions SET leader_agent = $1, leader_epoch = leader_epoch + 1,"
+                " lease_expires_at = $2 WHERE topic_id = $3 AND partition = $4"
+                " AND (leader_agent IS NULL OR lease_expires_at < $5)",
+                [(agent_id, now + ttl_ms, topic_id, partition, now) for topic_id, partition in keys],
+            )
 
     async def renew_leases(self, agent_id: AgentId, ttl_ms: int) -> None:
         """Renew every lease of this agent: its partitions and the groups it coordinates."""

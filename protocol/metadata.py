@@ -32,9 +32,9 @@ async def topic_entry(broker: Broker, topic: Topic, live: list[Agent]) -> dict[s
         state = states.get(p)
         leader, epoch = -1, state.leader_epoch if state else -1
         if state is not None and state.leader_agent in ids and state.lease_expires_at > now:
+            # Named from the catalogue only: a partition this agent leads opens on first
+            # use (after a restart, thousands are led before any is opened).
             leader = ids[state.leader_agent]
-            if state.leader_agent == broker.agent.id:
-                await broker.logs.partition(topic, p)  # keep the leader's log open
         elif len(live) == 1:
             plog = await broker.logs.take(topic.id, p)
             if plog is not None:

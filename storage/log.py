@@ -191,7 +191,6 @@ class LogManager:
             del self._logs[key]
             with contextlib.suppress(KeyError):
                 metrics.LEASE_EPOCH.remove(topic.name, str(key[1]))
-        self._count_led()
 
     def update_topic(self, topic: Topic) -> None:
         self._topics[topic.name] = topic
@@ -243,7 +242,6 @@ class LogManager:
         chunks = await self.catalogue.list_chunks(topic.id, partition, state.log_start_offset)
         producers = await self.catalogue.load_producer_states(topic.id, partition)
         plog = self._install(topic, state, is_leader=is_leader, chunks=chunks, producers=producers)
-        self._count_led()
         log.info(
             "partition_opened",
             topic=topic.name,
@@ -271,7 +269,6 @@ class LogManager:
             )
             self._install(topic, state, is_leader=True, chunks=[], producers=[])
             opened += 1
-        self._count_led()
         log.info("partitions_opened", topic=topic.name, partitions=opened, epoch=1, leader=True)
 
     def _install(
@@ -308,9 +305,6 @@ class LogManager:
             metrics.LEADER_CHANGES.labels("lease_acquired").inc()
             metrics.LEASE_EPOCH.labels(topic.name, str(state.partition)).set(plog.leader_epoch)
         return plog
-
-    def _count_led(self) -> None:
-        metrics.PARTITIONS_LED.set(sum(1 for p in self._logs.values() if p.is_leader))
 
     def _fenced(self, plog: PartitionLog) -> None:
         self.drop(plog, reason="fenced")
@@ -357,7 +351,6 @@ class LogManager:
         unflushed = self.buffer.purge(plog)
         if unflushed:
             self._refuse(plog, unflushed)
-        self._count_led()
 
     def _refuse(self, plog: PartitionLog, batches: list[PendingBatch]) -> None:
         """Batches of a partition this agent stopped leading before they were flushed:
@@ -393,6 +386,25 @@ class LogManager:
             del self._logs[current.key]
         plog = await self.partition(topic, partition, lead=True)
         return plog if plog.is_leader else None
+
+    async def take_free(self, keys: list[tuple[TopicId, int]]) -> None:
+        """Lead these free partitions (the lease keeper's share).
+
+        Partitions this agent has no view of (all of them after a restart) are taken in
+        one catalogue transaction and opened on first use, as _open sees the lease is this
+        agent's. A cached follower view to replace, or a partition dropped with writes in
+        flight (which must come back under a new epoch), goes through take() one by one.
+        """
+        if self.stopping:
+            return
+        one_by_one = [k for k in keys if k in self._logs or k in self._dropped or k in self._opening]
+        later = set(one_by_one)
+        bulk = [k for k in keys if k not in later]
+        if bulk:
+            await self.catalogue.acquire_free_leases(self.agent_id, bulk, self.options.lease_ttl_ms)
+            log.info("leases_taken", partitions=len(bulk))
+        for topic_id, partition in one_by_one:
+            await self.take(topic_id, partition)
 
     async def hand_off(self, topic_id: TopicId, partition: int, *, reason: str) -> None:
         """Stop taking writes for a partition, flush what is buffered, release its lease."""

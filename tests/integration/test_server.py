@@ -3,6 +3,7 @@ and a round trip with the PostgreSQL catalogue and the S3 object store."""
 
 import time
 
+import httpx
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -211,4 +212,42 @@ def test_committed_offsets_and_their_metadata_survive_a_restart(server_factory, 
     c.close()
     groups = admin.list_consumer_groups().result(10).valid
     assert [g.group_id for g in groups] == ["keeper"]
+    server.stop()
+
+
+@pytest.mark.parametrize("catalogue", ["sqlite", "postgresql"])
+def test_a_restart_takes_back_thousands_of_partitions_in_one_go(
+    server_factory, tmp_path, request, catalogue
+):
+    """After a graceful stop every lease is free; the restarted agent takes all of them in
+    one catalogue transaction (not five queries each) and opens each on first use."""
+    extra = ["--catalogue", request.getfixturevalue("pg_url")] if catalogue == "postgresql" else []
+    server = server_factory(tmp_path / "wide", extra=extra).start()
+    api = httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", timeout=60)
+    assert api.post("/api/v1/topics", json={"name": "wide", "partitions": 3000}).status_code == 201
+    last = {"topic": "wide", "records": [{"value": "kept", "partition": 2999}]}
+    assert api.post("/api/v1/produce", json=last, headers={"X-Ack-Mode": "durable"}).status_code == 200
+    server.stop()
+    api.close()
+
+    restarted = time.monotonic()
+    server.start()
+    api = httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", timeout=60)
+    agent = api.get("/api/v1/agents").json()[0]["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        parts = api.get("/api/v1/topics/wide/partitions").json()
+        led = sum(1 for p in parts if p["leader_agent"] == agent)
+        if led == 3000:
+            break
+        time.sleep(0.2)
+    print(f"{catalogue}: 3000 partitions led {time.monotonic() - restarted:.2f} s after the restart")
+    assert led == 3000
+    taken = [line for line in server.log().splitlines() if '"leases_taken"' in line]
+    assert taken and '"partitions": 3000' in taken[-1], taken
+    got = api.get("/api/v1/consume", params={"topic": "wide", "partition": 2999}).json()
+    assert [r["value"] for r in got["records"]] == ["kept"]
+    more = api.post("/api/v1/produce", json={"topic": "wide", "records": [{"value": "v", "partition": 7}]})
+    assert more.status_code == 200 and more.json()["records"][0]["offset"] == 0
+    api.close()
     server.stop()
