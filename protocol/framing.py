@@ -33,7 +33,8 @@ class FrameReader:
             )
         if len(self._buf) < 4 + size:
             return None
-        frame = bytes(self._buf[4 : 4 + size])
+        with memoryview(self._buf) as view:  # one copy (a bytearray slice would be two)
+            frame = bytes(view[4 : 4 + size])
         del self._buf[: 4 + size]
         return frame
 

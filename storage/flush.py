@@ -229,16 +229,21 @@ class FlushBuffer:
         groups: dict[tuple[str, int], list[PendingBatch]] = {}
         for batch in batches:
             groups.setdefault(batch.log.key, []).append(batch)
-        body = bytearray()
+        # One copy of the data: each partition's batches joined into its chunk (kept as is
+        # for the recent cache), and the chunks and the footer joined into the object.
+        pieces: list[bytes] = []
+        size = 0
         entries: list[ChunkEntry] = []
         chunks: list[Chunk] = []
         epochs: dict[tuple[str, int], int] = {}
         states: dict[tuple[str, int, int], ProducerState] = {}
         key = flush_object_key(org_id, self.agent_id)
         for (topic_id, partition), group in groups.items():
-            start = len(body)
+            data = group[0].data if len(group) == 1 else b"".join(b.data for b in group)
+            start = size
+            pieces.append(data)
+            size += len(data)
             for batch in group:
-                body += batch.data
                 if batch.producer_id >= 0:
                     states[(topic_id, partition, batch.producer_id)] = ProducerState(
                         topic_id=TopicId(topic_id),
@@ -257,7 +262,7 @@ class FlushBuffer:
                 base_offset=group[0].base_offset,
                 last_offset=group[-1].last_offset,
                 byte_start=start,
-                byte_length=len(body) - start,
+                byte_length=len(data),
                 first_timestamp=min(b.first_timestamp for b in group),
                 max_timestamp=max(b.max_timestamp for b in group),
                 record_count=sum(b.records for b in group),
@@ -278,7 +283,8 @@ class FlushBuffer:
                 )
             )
             epochs[(topic_id, partition)] = group[0].log.leader_epoch
-        body += encode_footer(entries)
+        pieces.append(encode_footer(entries))
+        body = b"".join(pieces)
         await self._retry("put", lambda: self.store.put(key, body))
         commit = FlushCommit(
             agent_id=self.agent_id,
@@ -289,11 +295,8 @@ class FlushBuffer:
             epochs=epochs,  # type: ignore[arg-type]
             producer_states=list(states.values()),
         )
-        for chunk in chunks:
-            self.cache.recent.put(
-                (key, chunk.byte_start),
-                bytes(body[chunk.byte_start : chunk.byte_start + chunk.byte_length]),
-            )
+        for chunk, data in zip(chunks, pieces, strict=False):  # pieces ends with the footer
+            self.cache.recent.put((key, chunk.byte_start), data)
         return commit, groups  # type: ignore[return-value]
 
     async def _retry(self, what: str, op: Callable[[], object]) -> object:
