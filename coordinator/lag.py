@@ -5,6 +5,7 @@ The one place lag is computed; the REST API, the CLI, the console and metrics us
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .catalogue import Catalogue
@@ -21,14 +22,17 @@ class PartitionLag:
     lag: int
 
 
-async def group_lag(catalogue: Catalogue, group_id: str) -> list[PartitionLag]:
-    """Lag of every partition of every topic the group has committed offsets for.
+async def group_lag(
+    catalogue: Catalogue, group_id: str, assigned: Iterable[str] = ()
+) -> list[PartitionLag]:
+    """Lag of every partition of every topic the group has committed offsets for, and of
+    the `assigned` topics (its members' assignment: a group that has not committed yet).
 
     With no commit on a partition of such a topic, the lag counts from the log start
     (what an `earliest` consumer would still have to read).
     """
     committed = await catalogue.offsets.fetch(group_id)
-    by_topic: dict[str, dict[int, int]] = {}
+    by_topic: dict[str, dict[int, int]] = {name: {} for name in assigned}
     for c in committed:
         by_topic.setdefault(c.topic, {})[c.partition] = c.offset
     out: list[PartitionLag] = []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from kio.schema.errors import ErrorCode
 
 from coordinator.catalogue import Agent, AgentId
+from coordinator.consumer_protocol import subscription_topics
 from coordinator.groups import EMPTY
 from coordinator.offsets import CommittedOffset
 
@@ -379,7 +380,7 @@ async def offset_delete(broker: Broker, request: Request, conn: Connection) -> d
     protocol = group.protocol_name if group is not None else None
     subscribed_topics: set[str] = set()
     for m in members:
-        subscribed_topics |= _subscription(m.metadata_for(protocol))
+        subscribed_topics |= subscription_topics(m.metadata_for(protocol))
     topics_out = []
     for t in body.topics:
         subscribed = t.name in subscribed_topics
@@ -394,21 +395,6 @@ async def offset_delete(broker: Broker, request: Request, conn: Connection) -> d
             }
         )
     return {"error_code": 0, "throttle_time": 0, "topics": topics_out}
-
-
-def _subscription(metadata: bytes) -> set[str]:
-    """The topics of a consumer-protocol subscription (version i16, then an array of
-    i16-length strings; later versions only add fields after it)."""
-    try:
-        count = int.from_bytes(metadata[2:6], "big", signed=True)
-        pos, topics = 6, set()
-        for _ in range(max(count, 0)):
-            size = int.from_bytes(metadata[pos : pos + 2], "big", signed=True)
-            topics.add(metadata[pos + 2 : pos + 2 + size].decode())
-            pos += 2 + size
-        return topics
-    except (UnicodeDecodeError, ValueError):
-        return set()
 
 
 def _host(conn: Connection) -> str:

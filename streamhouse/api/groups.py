@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, Response
 
-from coordinator.groups import DEAD, EMPTY
+from coordinator.consumer_protocol import assignment_partitions
+from coordinator.groups import DEAD, EMPTY, GroupDescription
 from coordinator.lag import PartitionLag, group_lag
 from coordinator.offsets import CommittedOffset
 
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
     from ..app import Agent
 
 router = APIRouter(prefix="/api/v1/consumer-groups", tags=["consumer groups"])
+
+
+def _assigned_topics(desc: GroupDescription) -> set[str]:
+    """The topics the group's members are assigned (consumer protocol), committed or not."""
+    if desc.protocol_type != "consumer":
+        return set()
+    return {t for m in desc.members for t in assignment_partitions(m.assignment)}
 
 
 def _lag(rows: list[PartitionLag]) -> list[models.PartitionLagModel]:
@@ -37,7 +45,7 @@ def _lag(rows: list[PartitionLag]) -> list[models.PartitionLagModel]:
 async def list_groups(a: Agent = Depends(agent)) -> list[models.GroupSummary]:
     out = []
     for desc in await a.group_admin().describe_all():
-        lag = await group_lag(a.catalogue, desc.group_id)
+        lag = await group_lag(a.catalogue, desc.group_id, _assigned_topics(desc))
         out.append(
             models.GroupSummary(
                 group_id=desc.group_id,
@@ -57,7 +65,7 @@ async def group_detail(group_id: str, a: Agent = Depends(agent)) -> models.Group
     desc = await a.group_admin().describe(group_id)
     if desc is None:
         raise not_found(f"consumer group {group_id!r} does not exist")
-    lag = _lag(await group_lag(a.catalogue, group_id))
+    lag = _lag(await group_lag(a.catalogue, group_id, _assigned_topics(desc)))
     return models.GroupDetail(
         group_id=group_id,
         state=desc.state,
@@ -71,6 +79,10 @@ async def group_detail(group_id: str, a: Agent = Depends(agent)) -> models.Group
                 group_instance_id=m.group_instance_id,
                 client_id=m.client_id,
                 client_host=m.client_host,
+                assignment=[
+                    models.TopicAssignment(topic=t, partitions=ps)
+                    for t, ps in sorted(assignment_partitions(m.assignment).items())
+                ],
             )
             for m in desc.members
         ],
@@ -83,9 +95,10 @@ async def group_detail(group_id: str, a: Agent = Depends(agent)) -> models.Group
     responses={404: {"model": models.Error}},
 )
 async def lag(group_id: str, a: Agent = Depends(agent)) -> list[models.PartitionLagModel]:
-    if await a.group_admin().describe(group_id) is None:
+    desc = await a.group_admin().describe(group_id)
+    if desc is None:
         raise not_found(f"consumer group {group_id!r} does not exist")
-    return _lag(await group_lag(a.catalogue, group_id))
+    return _lag(await group_lag(a.catalogue, group_id, _assigned_topics(desc)))
 
 
 async def _require_empty(a: Agent, group_id: str) -> None:

@@ -164,11 +164,19 @@ class GroupSummary(BaseModel):
     total_lag: int
 
 
+class TopicAssignment(BaseModel):
+    topic: str
+    partitions: list[int]
+
+
 class GroupMember(BaseModel):
     member_id: str
     group_instance_id: str | None
     client_id: str
     client_host: str
+    assignment: list[TopicAssignment] = Field(
+        default_factory=list, description="what the group's leader assigned this member"
+    )
 
 
 class PartitionLagModel(BaseModel):

@@ -248,6 +248,12 @@ def test_consumer_groups(api, server):
         m = c.poll(0.5)
         if m is not None and not m.error():
             got += 1
+    # Before any commit: the member's assignment, and lag rows for what it was assigned.
+    fresh = api.get("/api/v1/consumer-groups/grp").json()
+    assert fresh["members"][0]["assignment"] == [{"topic": "g", "partitions": [0, 1]}]
+    assert sorted((r["topic"], r["partition"], r["committed_offset"]) for r in fresh["offsets"]) == [
+        ("g", 0, -1), ("g", 1, -1)]
+    assert fresh["total_lag"] == 10
     c.commit(asynchronous=False)
     groups = api.get("/api/v1/consumer-groups").json()
     assert [(g["group_id"], g["state"], g["members"]) for g in groups] == [("grp", "Stable", 1)]

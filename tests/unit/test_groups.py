@@ -296,7 +296,7 @@ async def test_commits_are_fenced_by_the_coordinator_lease():
 def test_subscription_topics_are_read_from_consumer_protocol_metadata():
     import struct
 
-    from protocol.groups import _subscription
+    from coordinator.consumer_protocol import subscription_topics
 
     def subscription(topics, user_data=b"", version=0):
         out = struct.pack(">hi", version, len(topics))
@@ -304,7 +304,26 @@ def test_subscription_topics_are_read_from_consumer_protocol_metadata():
             out += struct.pack(">h", len(t)) + t.encode()
         return out + struct.pack(">i", len(user_data)) + user_data
 
-    assert _subscription(subscription(["orders", "payments"], b"\x01")) == {"orders", "payments"}
+    assert subscription_topics(subscription(["orders", "payments"], b"\x01")) == {"orders", "payments"}
     # A topic name inside another's, or in the user data, is not a subscription.
-    assert _subscription(subscription(["orders-eu"], b"\x00\x06orders", 1)) == {"orders-eu"}
-    assert _subscription(b"") == set() and _subscription(b"\x00") == set()
+    assert subscription_topics(subscription(["orders-eu"], b"\x00\x06orders", 1)) == {"orders-eu"}
+    assert subscription_topics(b"") == set() and subscription_topics(b"\x00") == set()
+
+
+def test_assignments_are_read_from_consumer_protocol_data():
+    import struct
+
+    from coordinator.consumer_protocol import assignment_partitions
+
+    def assignment(topics, user_data=b"", version=0):
+        out = struct.pack(">hi", version, len(topics))
+        for t, parts in topics.items():
+            out += struct.pack(">h", len(t)) + t.encode() + struct.pack(">i", len(parts))
+            out += b"".join(struct.pack(">i", p) for p in parts)
+        return out + struct.pack(">i", len(user_data)) + user_data
+
+    data = assignment({"orders": [2, 0], "payments": [1]}, b"\x00\x01", 3)
+    assert assignment_partitions(data) == {"orders": [0, 2], "payments": [1]}
+    assert assignment_partitions(assignment({})) == {}
+    # Cut short, or another protocol's bytes: nothing, not an error.
+    assert assignment_partitions(data[:9]) == {} and assignment_partitions(b"\xff" * 3) == {}
