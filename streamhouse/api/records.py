@@ -36,19 +36,20 @@ ACKS = {"none": 0, "buffered": 1, "durable": -1}
 Row = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]], int]  # build_batch's
 
 
-def _bytes(value: object, encoding: str, i: int, field: str) -> bytes:
-    """A record's key, value or header value as bytes; `i` and `field` name it in errors
-    (formatted only then: this runs for every record of a request)."""
+def _bytes(value: object, encoding: str, i: int, field: str, header: str | None = None) -> bytes:
+    """A record's key, value or header value as bytes; `i`, `field` and `header` (a header's
+    key) name it in errors, formatted only then: this runs for every record of a request."""
     if encoding == "text" and isinstance(value, str):
         return value.encode()
     if encoding == "base64":
+        what = field if header is None else f"header {header!r}"
         if not isinstance(value, str):
             raise ApiError(422, "invalid_record",
-                           f"record {i} {field} with encoding base64 must be a string")
+                           f"record {i} {what} with encoding base64 must be a string")
         try:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(422, "invalid_record", f"record {i} {field} is not valid base64") from None
+            raise ApiError(422, "invalid_record", f"record {i} {what} is not valid base64") from None
     if encoding == "json" or not isinstance(value, str):
         return json.dumps(value, separators=(",", ":")).encode()
     return value.encode()
@@ -58,7 +59,7 @@ def _header_bytes(h: models.ProduceHeader, i: int) -> tuple[str, bytes | None]:
     value = h.get("value")
     if value is None:
         return h["key"], None
-    return h["key"], _bytes(value, h.get("encoding", "text"), i, f"header {h['key']!r}")
+    return h["key"], _bytes(value, h.get("encoding", "text"), i, "header", h["key"])
 
 
 _PRODUCE_BODY = {
