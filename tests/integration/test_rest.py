@@ -1,6 +1,7 @@
 """The REST API against a running server: every endpoint, its errors, and the way across to Kafka."""
 
 import base64
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from kafka.partitioner.default import murmur2 as kafka_murmur2
 
 from streamhouse.api.partitioner import murmur2
 from tests.wire import first_message
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -370,6 +373,21 @@ def test_metrics_pass_promtool(api):
         ["promtool", "check", "metrics"], input=text, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alert_rules_pass_promtool_and_name_metrics_we_serve(api):
+    """deploy/prometheus/alerts.yml: valid, its unit tests pass (alerts fire when they
+    should, not before), and every streamhouse_* series it reads is one /metrics serves."""
+    rules = ROOT / "deploy" / "prometheus"
+    for args in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts_test.yml"]):
+        result = subprocess.run(["promtool", *args], cwd=rules, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+    api.post("/api/v1/produce", json={"topic": "alerts", "records": [{"value": "v"}]})
+    served = set(re.findall(r"^# TYPE (\S+) ", api.get("/metrics").text, re.MULTILINE))
+    read = set(re.findall(r"streamhouse_[a-z0-9_]+", (rules / "alerts.yml").read_text()))
+    assert len(read) >= 10
+    missing = {name for name in read if re.sub(r"_bucket$", "", name) not in served}
+    assert not missing, f"alerts.yml reads metrics /metrics does not serve: {sorted(missing)}"
 
 
 def test_openapi_with_schemathesis(api, server, tmp_path):
