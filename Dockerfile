@@ -15,15 +15,10 @@ ENV PYTHONUNBUFFERED=1 \
 WORKDIR /app
 COPY . /app
 
-# Editable install, on purpose. pyproject.toml packages only the Python
-# packages (streamhouse, protocol, storage, coordinator); the SQL migrations
-# live in migrations/ at the top of the source tree and are read from there at
-# run time (coordinator/sql.py: MIGRATIONS = <coordinator>/../migrations). A
-# regular `pip install .` copies the packages into site-packages without
-# migrations/, so the agent would find no migrations and start on an empty
-# catalogue. Installing in editable mode keeps the code running from /app,
-# next to migrations/. The bytecode is compiled here because /app is not
-# writable by the runtime user.
+# Editable install: the code runs from /app, next to migrations/ (the catalogue
+# SQL, read at start by coordinator/sql.py). A regular `pip install .` works as
+# well: the wheel carries migrations/ as coordinator/migrations/. The bytecode
+# is compiled here because /app is not writable by the runtime user.
 RUN pip install -e . \
     && python -m compileall -q /app/streamhouse /app/protocol /app/storage /app/coordinator \
     && test -n "$(ls /app/migrations/*.sql)"

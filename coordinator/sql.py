@@ -17,7 +17,18 @@ from typing import Any, Protocol
 import aiosqlite
 import asyncpg
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The source tree's migrations/, or the copy an installed wheel carries in this package.
+MIGRATIONS = next(
+    (
+        d
+        for d in (
+            Path(__file__).resolve().parent.parent / "migrations",
+            Path(__file__).resolve().parent / "migrations",
+        )
+        if any(d.glob("*.sql"))
+    ),
+    Path(__file__).resolve().parent.parent / "migrations",
+)
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 Row = Sequence[Any]
