@@ -107,6 +107,13 @@ class LeaseKeeper:
             if state is None or state.leader_epoch != plog.leader_epoch:
                 log.warning("lease_lost", topic=plog.topic_name, partition=plog.partition)
                 self.logs.drop(plog, reason="lease_lost")
+        if not self.logs.stopping:
+            for plog in list(self.logs.open_logs()):
+                state = held.get(plog.key)
+                if not plog.is_leader and state is not None and state.lease_expires_at > wall:
+                    # A follower view opened while this agent was taking the lease (in
+                    # bulk, before the catalogue said so): lead it, or it never would be.
+                    await self.logs.take(plog.topic_id, plog.partition)
         agents = [a.id for a in await cat.live_agents(self.live_window_ms)]
         self.logs.solo = all(a == me for a in agents)
         target = fair_share(len(parts), agents, me)

@@ -294,11 +294,10 @@ class LogManager:
         )
         plog.last_append_at = state.last_append_at
         for ps in producers:
-            last = (ps.first_sequence, ps.last_sequence, ps.base_offset, ps.last_offset)
             plog.producers.restore(ps.producer_id, ps.producer_epoch, [
                 AppendedBatch(first_sequence=first, last_sequence=last_seq, base_offset=base,
                               last_offset=last_offset)
-                for first, last_seq, base, last_offset in (*ps.earlier, last)
+                for first, last_seq, base, last_offset in _chain(ps)
             ])
         self._logs[plog.key] = plog
         if is_leader:
@@ -855,3 +854,16 @@ def _chain_all(target: asyncio.Future[None], sources: list[asyncio.Future[None]]
 
     for src in sources:
         src.add_done_callback(done)
+
+
+def _chain(ps: ProducerState) -> list[tuple[int, int, int, int]]:
+    """A producer's stored batches, oldest first, ending with its last one: only the
+    earlier ones that lead up to it in sequence and offset (a row an older agent updated
+    keeps an `earlier` list of a previous epoch, which must not be taken for this one)."""
+    chain = [(ps.first_sequence, ps.last_sequence, ps.base_offset, ps.last_offset)]
+    for batch in reversed(ps.earlier):
+        first, last_seq, _base, last_offset = batch
+        if last_seq != (chain[0][0] - 1) & 0x7FFFFFFF or last_offset >= chain[0][2]:
+            break
+        chain.insert(0, batch)
+    return chain

@@ -81,7 +81,9 @@ class ProduceRecord(TypedDict):
     ]
     headers: NotRequired[list[ProduceHeader]]
     partition: NotRequired[Annotated[int, Field(ge=0)] | None]
-    timestamp: NotRequired[Annotated[int, Field(ge=0, description="ms since the epoch")] | None]
+    timestamp: NotRequired[
+        Annotated[int, Field(ge=0, le=2**63 - 1, description="ms since the epoch")] | None
+    ]
 
 
 class ProduceRequest(TypedDict):

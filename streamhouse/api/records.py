@@ -69,7 +69,8 @@ _PRODUCE_BODY = {
 
 
 async def _produce_body(request: Request) -> models.ProduceRequest:
-    """The body, parsed by orjson and validated as TypedDicts (see models.ProduceRequest)."""
+    """The body, parsed and validated as TypedDicts in one pass by pydantic-core (see
+    models.ProduceRequest); its JSON parser keeps integers of any size exact."""
     content_type = request.headers.get("content-type", "application/json")
     media = content_type.partition(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
@@ -77,10 +78,12 @@ async def _produce_body(request: Request) -> models.ProduceRequest:
                        f"send the records as JSON (Content-Type: application/json), not {media!r}")
     raw = await request.body()
     try:
-        return models.PRODUCE_REQUEST.validate_python(orjson.loads(raw))
-    except orjson.JSONDecodeError as e:
-        raise ApiError(422, "invalid_request", f"the body is not valid JSON: {e}") from None
+        return models.PRODUCE_REQUEST.validate_json(raw)
     except ValidationError as e:
+        errors = e.errors(include_url=False)
+        if errors and errors[0]["type"] == "json_invalid":
+            raise ApiError(422, "invalid_request",
+                           f"the body is not valid JSON: {errors[0]['msg']}") from None
         raise invalid_body(e) from None
 
 

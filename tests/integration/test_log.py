@@ -250,3 +250,30 @@ async def test_offsets_by_timestamp(tmp_path):
         assert await logs.offset_for_timestamp(plog, 0) == (0, 1000)
         assert await logs.offset_for_timestamp(plog, 5000) == (-1, -1)
         assert await logs.offset_for_max_timestamp(plog) == (9, 1009)
+
+
+async def test_a_follower_view_opened_during_a_bulk_take_is_led(tmp_path):
+    """A request can open a partition as a follower just before the lease keeper's bulk
+    take names this agent its leader in the catalogue; the keeper's next step leads it
+    (otherwise it would answer NOT_LEADER while the catalogue sends every client here)."""
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    logs = await open_log(cat, ObjectStore.from_url("memory://"), tmp_path)
+    try:
+        topic = await cat.create_topic("t", 1)
+        logs.solo = False  # as if another agent were alive: no lease taken on first use
+        view = await logs.partition(topic, 0)
+        assert not view.is_leader
+        await cat.acquire_free_leases(AgentId("a1"), [(topic.id, 0)], 10_000)
+        for _ in range(100):  # the keeper steps every 0.25 s
+            plog = await logs.partition(topic, 0)
+            if plog.is_leader:
+                break
+            await asyncio.sleep(0.05)
+        assert plog.is_leader
+        assert (await logs.append(plog, batch(3), acks=-1).durable) is None
+        [state] = await cat.list_partitions(topic.id)
+        assert state.leader_agent == "a1" and state.high_watermark == 3
+    finally:
+        await logs.stop()
+        await cat.close()

@@ -136,6 +136,15 @@ def test_produce_and_consume(api, server):
     broken = api.post("/api/v1/produce", content=b'{"topic": "r", "records": [',
                       headers={"Content-Type": "application/json"})
     assert broken.status_code == 422 and "not valid JSON" in broken.json()["message"]
+    huge_ts = api.post("/api/v1/produce", json={"topic": "r", "records": [{"value": "x", "timestamp": 2**63}]})
+    assert huge_ts.status_code == 422 and "timestamp" in huge_ts.json()["message"]
+    # A JSON value is stored as sent: an integer past 64 bits stays exact.
+    big = api.post("/api/v1/produce", content=b'{"topic":"big","records":[{"value":{"id":'
+                   b'123456789012345678901234567890},"encoding":"json"}]}',
+                   headers={"Content-Type": "application/json"})
+    assert big.status_code == 200, big.text
+    stored = api.get("/api/v1/consume", params={"topic": "big"}).json()["records"][0]["value"]
+    assert stored == '{"id":123456789012345678901234567890}'
     form = api.post("/api/v1/produce", content=b"topic=r", headers={"Content-Type": "text/plain"})
     assert form.status_code == 415 and "application/json" in form.json()["message"]
     spec = api.get("/openapi.json").json()

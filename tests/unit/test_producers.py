@@ -61,3 +61,22 @@ def test_earlier_batches_are_kept_for_the_catalogue_and_restored():
     assert restored.check(header(4, 2, 18, 3)) is None
     with pytest.raises(OutOfOrderSequence):
         restored.check(header(4, 2, 0, 3))
+
+
+def test_stored_earlier_batches_are_kept_only_if_they_lead_to_the_last():
+    from coordinator.catalogue import ProducerState, TopicId
+    from storage.log import _chain
+
+    def state(first, last, base, end, earlier):
+        return ProducerState(topic_id=TopicId("t"), partition=0, producer_id=4, producer_epoch=3,
+                             first_sequence=first, last_sequence=last, base_offset=base,
+                             last_offset=end, earlier=earlier)
+
+    kept = ((0, 2, 10, 12), (3, 5, 13, 15))
+    assert _chain(state(6, 8, 16, 18, kept)) == [*kept, (6, 8, 16, 18)]
+    # A row an older agent rewrote for a new epoch (sequences restart at 0) keeps the
+    # previous epoch's list: none of it is taken for this epoch.
+    assert _chain(state(0, 4, 40, 44, kept)) == [(0, 4, 40, 44)]
+    # Sequences wrap past 2**31 - 1 to 0.
+    wrapped = ((2**31 - 3, 2**31 - 1, 7, 9),)
+    assert _chain(state(0, 1, 10, 11, wrapped)) == [*wrapped, (0, 1, 10, 11)]
