@@ -236,26 +236,31 @@ class FlushBuffer:
         entries: list[ChunkEntry] = []
         chunks: list[Chunk] = []
         epochs: dict[tuple[str, int], int] = {}
-        states: dict[tuple[str, int, int], ProducerState] = {}
+        states: list[ProducerState] = []
         key = flush_object_key(org_id, self.agent_id)
         for (topic_id, partition), group in groups.items():
             data = group[0].data if len(group) == 1 else b"".join(b.data for b in group)
             start = size
             pieces.append(data)
             size += len(data)
+            last: dict[int, PendingBatch] = {}  # each producer's last batch in this chunk
             for batch in group:
                 if batch.producer_id >= 0:
-                    states[(topic_id, partition, batch.producer_id)] = ProducerState(
-                        topic_id=TopicId(topic_id),
-                        partition=partition,
-                        producer_id=batch.producer_id,
-                        producer_epoch=batch.producer_epoch,
-                        first_sequence=batch.first_sequence,
-                        last_sequence=batch.last_sequence,
-                        base_offset=batch.base_offset,
-                        last_offset=batch.last_offset,
-                        earlier=batch.earlier_batches,
-                    )
+                    last[batch.producer_id] = batch
+            for producer_id, batch in last.items():
+                states.append(ProducerState(
+                    topic_id=TopicId(topic_id),
+                    partition=partition,
+                    producer_id=producer_id,
+                    producer_epoch=batch.producer_epoch,
+                    first_sequence=batch.first_sequence,
+                    last_sequence=batch.last_sequence,
+                    base_offset=batch.base_offset,
+                    last_offset=batch.last_offset,
+                    earlier=batch.log.producers.earlier(
+                        producer_id, batch.producer_epoch, batch.base_offset
+                    ),
+                ))
             entry = ChunkEntry(
                 topic_id=topic_id,
                 partition=partition,
@@ -293,7 +298,7 @@ class FlushBuffer:
             object_size=len(body),
             chunks=chunks,
             epochs=epochs,  # type: ignore[arg-type]
-            producer_states=list(states.values()),
+            producer_states=states,
         )
         for chunk, data in zip(chunks, pieces, strict=False):  # pieces ends with the footer
             self.cache.recent.put((key, chunk.byte_start), data)

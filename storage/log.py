@@ -42,7 +42,7 @@ from .flush import FlushBuffer, FlushPolicy
 from .leases import LeaseKeeper
 from .objectstore import ObjectStore
 from .partition import PartitionLog, PendingBatch
-from .producers import AppendedBatch
+from .producers import AppendedBatch, stored_chain
 from .recordbatch import (
     InvalidBatch,
     decode_records,
@@ -297,7 +297,7 @@ class LogManager:
             plog.producers.restore(ps.producer_id, ps.producer_epoch, [
                 AppendedBatch(first_sequence=first, last_sequence=last_seq, base_offset=base,
                               last_offset=last_offset)
-                for first, last_seq, base, last_offset in _chain(ps)
+                for first, last_seq, base, last_offset in stored_chain(ps)
             ])
         self._logs[plog.key] = plog
         if is_leader:
@@ -482,9 +482,7 @@ class LogManager:
             data = bytes(buf[h.position : h.position + h.size]) if len(headers) > 1 else bytes(buf)
             batch_future: asyncio.Future[None] = loop.create_future()
             futures.append(batch_future)
-            earlier: tuple[tuple[int, int, int, int], ...] = ()
             if h.producer_id >= 0 and h.base_sequence >= 0:
-                earlier = plog.producers.earlier(h)
                 plog.producers.record(h, offset, batch_future)
             pending = PendingBatch(
                 log=plog,
@@ -499,7 +497,6 @@ class LogManager:
                 producer_epoch=h.producer_epoch,
                 first_sequence=h.base_sequence,
                 last_sequence=h.last_sequence,
-                earlier_batches=earlier,
                 acked_early=acks in (0, 1),
             )
             self.buffer.add(pending)
@@ -854,16 +851,3 @@ def _chain_all(target: asyncio.Future[None], sources: list[asyncio.Future[None]]
 
     for src in sources:
         src.add_done_callback(done)
-
-
-def _chain(ps: ProducerState) -> list[tuple[int, int, int, int]]:
-    """A producer's stored batches, oldest first, ending with its last one: only the
-    earlier ones that lead up to it in sequence and offset (a row an older agent updated
-    keeps an `earlier` list of a previous epoch, which must not be taken for this one)."""
-    chain = [(ps.first_sequence, ps.last_sequence, ps.base_offset, ps.last_offset)]
-    for batch in reversed(ps.earlier):
-        first, last_seq, _base, last_offset = batch
-        if last_seq != (chain[0][0] - 1) & 0x7FFFFFFF or last_offset >= chain[0][2]:
-            break
-        chain.insert(0, batch)
-    return chain

@@ -32,8 +32,6 @@ class PendingBatch:
     producer_epoch: int = -1
     first_sequence: int = -1
     last_sequence: int = -1
-    # The producer's batches before this one (ProducerStateTable.earlier), kept with it.
-    earlier_batches: tuple[tuple[int, int, int, int], ...] = ()
     # Answered before it was durable (acks=0, or acks=1 once in the WAL): if its flush is
     # fenced, it must reach the partition's new leader rather than be refused.
     acked_early: bool = False

@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .errors import InvalidProducerEpoch, OutOfOrderSequence
 from .recordbatch import BatchHeader
+
+if TYPE_CHECKING:
+    from coordinator.catalogue import ProducerState
 
 RECENT_BATCHES = 5
 
@@ -46,13 +50,16 @@ class ProducerStateTable:
         entry.batches.extend(batches)
         self.producers[producer_id] = entry
 
-    def earlier(self, header: BatchHeader) -> tuple[tuple[int, int, int, int], ...]:
-        """The batches a new batch of this producer and epoch follows, as the catalogue
-        keeps them beside it: (first_sequence, last_sequence, base_offset, last_offset)."""
-        entry = self.producers.get(header.producer_id)
-        if entry is None or entry.epoch != header.producer_epoch:
+    def earlier(
+        self, producer_id: int, epoch: int, before_offset: int
+    ) -> tuple[tuple[int, int, int, int], ...]:
+        """The (up to four) batches of this producer and epoch below `before_offset`, as the
+        catalogue keeps them beside its last one: (first_sequence, last_sequence,
+        base_offset, last_offset). Asked once per producer and flush, not per append."""
+        entry = self.producers.get(producer_id)
+        if entry is None or entry.epoch != epoch:
             return ()
-        kept = list(entry.batches)[-(RECENT_BATCHES - 1):]
+        kept = [b for b in entry.batches if b.last_offset < before_offset][-(RECENT_BATCHES - 1):]
         return tuple((b.first_sequence, b.last_sequence, b.base_offset, b.last_offset) for b in kept)
 
     def check(self, header: BatchHeader) -> AppendedBatch | None:
@@ -102,3 +109,16 @@ class ProducerStateTable:
         )
         entry.batches.append(batch)
         return batch
+
+
+def stored_chain(ps: ProducerState) -> list[tuple[int, int, int, int]]:
+    """A producer's batches as the catalogue stored them, oldest first, ending with its last
+    one: only the earlier ones that lead up to it in sequence and offset (a row an older
+    agent updated keeps an `earlier` list of a previous epoch, not to be taken for this one)."""
+    chain = [(ps.first_sequence, ps.last_sequence, ps.base_offset, ps.last_offset)]
+    for batch in reversed(ps.earlier):
+        _first, last_seq, _base, last_offset = batch
+        if last_seq != (chain[0][0] - 1) & 0x7FFFFFFF or last_offset >= chain[0][2]:
+            break
+        chain.insert(0, batch)
+    return chain

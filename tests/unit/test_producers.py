@@ -46,11 +46,11 @@ def test_only_recent_batches_are_remembered():
 def test_earlier_batches_are_kept_for_the_catalogue_and_restored():
     table = ProducerStateTable()
     for seq in range(0, 18, 3):  # six batches of three
-        earlier = table.earlier(header(4, 2, seq, 3))
         table.record(header(4, 2, seq, 3), 100 + seq, None)
+    earlier = table.earlier(4, 2, 115)  # what the catalogue keeps beside the sixth
     # The sixth batch follows the four before it (the first is forgotten, as in Kafka).
     assert earlier == tuple((s, s + 2, 100 + s, 102 + s) for s in (3, 6, 9, 12))
-    assert table.earlier(header(4, 3, 0)) == ()  # a new epoch starts afresh
+    assert table.earlier(4, 3, 118) == ()  # a new epoch starts afresh
     restored = ProducerStateTable()
     kept = (*earlier, (15, 17, 115, 117))
     restored.restore(4, 2, [AppendedBatch(first_sequence=first, last_sequence=last, base_offset=base,
@@ -65,7 +65,7 @@ def test_earlier_batches_are_kept_for_the_catalogue_and_restored():
 
 def test_stored_earlier_batches_are_kept_only_if_they_lead_to_the_last():
     from coordinator.catalogue import ProducerState, TopicId
-    from storage.log import _chain
+    from storage.producers import stored_chain as _chain
 
     def state(first, last, base, end, earlier):
         return ProducerState(topic_id=TopicId("t"), partition=0, producer_id=4, producer_epoch=3,
