@@ -117,13 +117,8 @@ async def produce(
     by_key: dict[bytes, int] = {}
     placed: list[int] = []  # each record's partition
     for i, rec in enumerate(body["records"]):
-        # Plain text keys and values (the common case) skip the _bytes call.
-        text_key = rec.get("key")
-        key: bytes | None = None
-        if text_key is not None:
-            key_encoding = rec.get("key_encoding", "text")
-            key = (text_key.encode() if key_encoding == "text"
-                   else _bytes(text_key, key_encoding, i, "key"))
+        given_key = rec.get("key")
+        key = None if given_key is None else _bytes(given_key, rec.get("key_encoding", "text"), i, "key")
         partition = rec.get("partition")
         if partition is None:
             if key is None:
@@ -137,11 +132,7 @@ async def produce(
                 404, "partition_not_found", f"record {i}: {topic.name} has no partition {partition}"
             )
         given = rec.get("value")
-        value: bytes | None = None
-        if given is not None:
-            encoding = rec.get("encoding", "text")
-            value = (given.encode() if encoding == "text" and type(given) is str
-                     else _bytes(given, encoding, i, "value"))
+        value = None if given is None else _bytes(given, rec.get("encoding", "text"), i, "value")
         timestamp = rec.get("timestamp")
         row = (
             key,
