@@ -17,17 +17,11 @@ from typing import Any, Protocol
 import aiosqlite
 import asyncpg
 
-# The source tree's migrations/, or the copy an installed wheel carries in this package.
-MIGRATIONS = next(
-    (
-        d
-        for d in (
-            Path(__file__).resolve().parent.parent / "migrations",
-            Path(__file__).resolve().parent / "migrations",
-        )
-        if any(d.glob("*.sql"))
-    ),
-    Path(__file__).resolve().parent.parent / "migrations",
+# The source tree's migrations/, else the copy an installed wheel carries in this package.
+_TREE_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = (
+    _TREE_MIGRATIONS if any(_TREE_MIGRATIONS.glob("*.sql"))
+    else Path(__file__).resolve().parent / "migrations"
 )
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 

@@ -98,22 +98,18 @@ class LeaseKeeper:
             self._last_renewed_ok = renewing_at
         parts = await cat.list_all_partitions()
         wall = int(time.time() * 1000)
-        # Partitions this agent believes it leads but the catalogue gives to another: fenced.
         held = {(p.topic_id, p.partition): p for p in parts if p.leader_agent == me}
         for plog in list(self.logs.open_logs()):
-            if not plog.is_leader:
-                continue
             state = held.get(plog.key)
-            if state is None or state.leader_epoch != plog.leader_epoch:
-                log.warning("lease_lost", topic=plog.topic_name, partition=plog.partition)
-                self.logs.drop(plog, reason="lease_lost")
-        if not self.logs.stopping:
-            for plog in list(self.logs.open_logs()):
-                state = held.get(plog.key)
-                if not plog.is_leader and state is not None and state.lease_expires_at > wall:
-                    # A follower view opened while this agent was taking the lease (in
-                    # bulk, before the catalogue said so): lead it, or it never would be.
-                    await self.logs.take(plog.topic_id, plog.partition)
+            if plog.is_leader:
+                # Led here, but the catalogue gives it to another (or a later epoch): fenced.
+                if state is None or state.leader_epoch != plog.leader_epoch:
+                    log.warning("lease_lost", topic=plog.topic_name, partition=plog.partition)
+                    self.logs.drop(plog, reason="lease_lost")
+            elif state is not None and state.lease_expires_at > wall and not self.logs.stopping:
+                # A follower view opened while this agent was taking the lease (in bulk,
+                # before the catalogue said so): lead it, or it never would be.
+                await self.logs.take(plog.topic_id, plog.partition)
         agents = [a.id for a in await cat.live_agents(self.live_window_ms)]
         self.logs.solo = all(a == me for a in agents)
         target = fair_share(len(parts), agents, me)
