@@ -462,7 +462,8 @@ class GroupCoordinator:
                 if m.sync_waiter is not None and not m.sync_waiter.done():
                     m.sync_waiter.set_result(self._sync_result(group, m))
                 m.sync_waiter = None
-        return await waiter
+        result: SyncResult = await waiter
+        return result
 
     def _sync_result(self, group: Group, member: Member) -> SyncResult:
         return SyncResult(

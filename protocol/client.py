@@ -1,7 +1,8 @@
 """A minimal Kafka client for agent-to-agent work: one request to another agent, its answer.
 
-Used to hand WAL batches to the agent that leads a partition now (DESIGN.md §5) and to
-ask a group's coordinator about its group (REST group administration from any agent).
+It implements `broker.peers.Peers`: the broker hands WAL batches and REST records to the
+agent that leads a partition now (DESIGN.md §5) and asks a group's coordinator about its
+group (REST group administration from any agent) through it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 from kio.static.primitive import i16, i32
 
-from coordinator.catalogue import Catalogue
+from broker import errors
+from broker.groups import CommittedOffset, GroupDescription, MemberDescription
+from broker.types import Agent
 
 from .build import build
 from .codec import _reader, _writer, request_class, response_class
 
-PRODUCE = 0
+PRODUCE, OFFSET_COMMIT, DESCRIBE_GROUPS, DELETE_GROUPS = 0, 8, 15, 42
 _correlation = itertools.count(1)
 
 
@@ -79,18 +82,68 @@ async def produce(
     return int(part.base_offset)
 
 
-class NoLeader(RuntimeError):
-    """No live agent holds the partition's lease right now."""
+class KafkaPeers:
+    """broker.peers.Peers over the Kafka protocol: what this agent asks of another agent."""
 
+    async def produce(
+        self, agent: Agent, topic: str, partition: int, records: bytes, *, acks: int
+    ) -> int:
+        try:
+            return await produce(agent.host, agent.port, topic, partition, records, acks=acks)
+        except ProduceFailed as exc:
+            raise errors.for_code(exc.code, str(exc)) from exc
 
-async def produce_to_leader(
-    catalogue: Catalogue, topic: str, partition: int, records: bytes, *, acks: int = -1
-) -> int:
-    """Produce to whichever agent holds the partition's lease (agent-to-agent forwarding)."""
-    t = await catalogue.get_topic(topic)
-    state = await catalogue.get_partition(t.id, partition) if t else None
-    holder = state.leader_agent if state else None
-    agent = next((a for a in await catalogue.list_agents() if a.id == holder), None)
-    if agent is None:
-        raise NoLeader(f"{topic}-{partition} has no live leader")
-    return await produce(agent.host, agent.port, topic, partition, records, acks=acks)
+    async def describe_group(self, agent: Agent, group_id: str) -> GroupDescription | None:
+        response = await call(agent.host, agent.port, DESCRIBE_GROUPS, 5, {"groups": [group_id]})
+        g = response.groups[0]
+        if g.error_code != ErrorCode.none:
+            raise errors.for_code(g.error_code, f"the coordinator answered {g.error_code.name}")
+        if g.group_state == "Dead":
+            return None
+        return GroupDescription(
+            group_id=group_id,
+            state=g.group_state,
+            protocol_type=g.protocol_type,
+            protocol_name=g.protocol_data,
+            members=[
+                MemberDescription(
+                    member_id=m.member_id,
+                    group_instance_id=m.group_instance_id,
+                    client_id=m.client_id,
+                    client_host=m.client_host,
+                    metadata=bytes(m.member_metadata),
+                    assignment=bytes(m.member_assignment),
+                )
+                for m in g.members
+            ],
+        )
+
+    async def commit_offsets(
+        self, agent: Agent, group_id: str, offsets: list[CommittedOffset]
+    ) -> None:
+        by_topic: dict[str, list[dict[str, Any]]] = {}
+        for o in offsets:
+            by_topic.setdefault(o.topic, []).append({
+                "partition_index": o.partition, "committed_offset": o.offset,
+                "committed_leader_epoch": o.leader_epoch, "committed_metadata": o.metadata,
+            })
+        response = await call(agent.host, agent.port, OFFSET_COMMIT, 8, {
+            "group_id": group_id, "generation_id_or_member_epoch": -1, "member_id": "",
+            "group_instance_id": None,
+            "topics": [{"name": t, "partitions": ps} for t, ps in by_topic.items()],
+        })
+        for t in response.topics:
+            for p in t.partitions:
+                if p.error_code != ErrorCode.none:
+                    raise errors.GroupNotEmpty(
+                        f"the offsets of {group_id!r} cannot change now: {p.error_code.name}")
+
+    async def delete_group(self, agent: Agent, group_id: str) -> None:
+        response = await call(agent.host, agent.port, DELETE_GROUPS, 2, {"groups_names": [group_id]})
+        code = response.results[0].error_code
+        if code == ErrorCode.non_empty_group:
+            raise errors.GroupNotEmpty(f"consumer group {group_id!r} has members")
+        if code == ErrorCode.group_id_not_found:
+            raise errors.GroupIdNotFound(f"consumer group {group_id!r} does not exist")
+        if code != ErrorCode.none:
+            raise errors.for_code(code, f"the coordinator answered {code.name}")

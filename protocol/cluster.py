@@ -1,48 +1,39 @@
-"""DescribeCluster: the live agents as brokers, and a controller id."""
+"""DescribeCluster over Kafka: the live agents as brokers, and a controller id."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from coordinator.catalogue import Agent
+from broker.types import Agent
 
 if TYPE_CHECKING:
-    from .broker import Broker
     from .codec import Request
     from .connection import Connection
+    from .listener import KafkaListener
 
 VERSIONS = {60: (0, 1)}
 
-
-async def live_agents(broker: Broker) -> list[Agent]:
-    """The agents heartbeating within a lease TTL, this one always among them."""
-    return await broker.live_agents()
+ALL_CLUSTER_OPERATIONS = 0b1111111111100  # authorization is not enforced yet
+UNKNOWN_OPERATIONS = -2147483648
 
 
-async def brokers(broker: Broker, live: list[Agent] | None = None) -> list[dict[str, Any]]:
-    live = live if live is not None else await live_agents(broker)
-    return [
-        {
-            "broker_id": a.broker_id,
-            "node_id": a.broker_id,
-            "host": a.host,
-            "port": a.port,
-            "rack": a.rack,
-        }
-        for a in live
-    ]
+def brokers(live: list[Agent], id_field: str = "broker_id") -> list[dict[str, Any]]:
+    """The live agents as brokers; Metadata names their id `node_id`, DescribeCluster
+    `broker_id`."""
+    return [{id_field: a.broker_id, "host": a.host, "port": a.port, "rack": a.rack}
+            for a in live]
 
 
-async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
-    ops = -2147483648
+async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> dict[str, Any]:
+    ops = UNKNOWN_OPERATIONS
     if getattr(request.body, "include_cluster_authorized_operations", False):
-        ops = 0b1111111111100  # everything: authorization is not enforced
-    live = await live_agents(broker)
+        ops = ALL_CLUSTER_OPERATIONS
+    live = await kafka.broker.cluster.live_agents()
     return {
         "error_code": 0,
-        "cluster_id": broker.options.cluster_id,
+        "cluster_id": kafka.broker.cluster.cluster_id,
         "controller_id": live[0].broker_id,
-        "brokers": await brokers(broker),
+        "brokers": brokers(live),
         "cluster_authorized_operations": ops,
         "endpoint_type": getattr(request.body, "endpoint_type", 1),
     }

@@ -13,6 +13,9 @@ from typing import Any
 
 import structlog
 
+from broker.context import ANONYMOUS, OrgId, Principal, RequestContext
+from broker.types import DEFAULT_ORG
+
 from . import metrics
 from .codec import DecodeError, Request, UnsupportedApi, decode_request, encode_response
 from .framing import FrameError, FrameReader
@@ -47,6 +50,14 @@ class Connection:
             MAX_IN_FLIGHT
         )
         self.closing = False
+        # Who is calling, once authenticated (SASL); anonymous in the default organization
+        # while no credentials are configured.
+        self.principal: Principal = ANONYMOUS
+        self.org_id: OrgId = DEFAULT_ORG
+
+    def context(self, request: Request) -> RequestContext:
+        return RequestContext(principal=self.principal, org_id=self.org_id, door="kafka",
+                              client_id=request.client_id or "", peer=self.peer)
 
     async def serve(self) -> None:
         metrics.CONNECTIONS.inc()
@@ -106,8 +117,10 @@ class Connection:
         try:
             return await self.dispatch(request, self)
         except Exception:
+            # Only a request with no place for an error code gets here (dispatch answers
+            # the others): the client cannot be told, so this connection ends.
             log.exception(
-                "handler_failed",
+                "request_unanswerable",
                 peer=self.peer,
                 api_key=request.api_key,
                 api_version=request.api_version,

@@ -1,41 +1,28 @@
-"""InitProducerId: producer ids for idempotent producers, allocated by the catalogue."""
+"""InitProducerId over Kafka: producer ids for idempotent producers."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kio.schema.errors import ErrorCode
+from broker import errors
 
 if TYPE_CHECKING:
-    from .broker import Broker
     from .codec import Request
     from .connection import Connection
+    from .listener import KafkaListener
 
 VERSIONS = {22: (0, 4)}
 
 
-async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
+async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> dict[str, Any]:
     body = request.body
-    if body.transactional_id is not None:
-        # Transactions are not offered: producers with a transactional.id get a clear refusal.
-        return {
-            "error_code": ErrorCode.transactional_id_authorization_failed,
-            "producer_id": -1,
-            "producer_epoch": -1,
-        }
-    current = getattr(body, "producer_id", -1)
-    epoch = getattr(body, "producer_epoch", -1)
-    if current >= 0 and epoch >= 0:
-        # KIP-360: an idempotent producer bumps its epoch after a sequence error.
-        if epoch >= 32766:
-            return {
-                "error_code": 0,
-                "producer_id": await broker.catalogue.allocate_producer_id(),
-                "producer_epoch": 0,
-            }
-        return {"error_code": 0, "producer_id": current, "producer_epoch": epoch + 1}
-    return {
-        "error_code": 0,
-        "producer_id": await broker.catalogue.allocate_producer_id(),
-        "producer_epoch": 0,
-    }
+    try:
+        ids = await kafka.broker.producer_ids.init(
+            conn.context(request),
+            transactional_id=body.transactional_id,
+            producer_id=getattr(body, "producer_id", -1),
+            producer_epoch=getattr(body, "producer_epoch", -1),
+        )
+    except errors.BrokerError as exc:
+        return {"error_code": exc.kafka_code, "producer_id": -1, "producer_epoch": -1}
+    return {"error_code": 0, "producer_id": ids.producer_id, "producer_epoch": ids.producer_epoch}

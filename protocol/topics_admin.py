@@ -1,4 +1,4 @@
-"""CreateTopics, DeleteTopics, CreatePartitions."""
+"""CreateTopics, DeleteTopics, CreatePartitions over Kafka, on `broker.topics`."""
 
 from __future__ import annotations
 
@@ -6,105 +6,74 @@ from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
-from coordinator.catalogue import CatalogueError
-from storage.topic_config import DEFAULTS, InvalidConfig, validate
-
-from .errors import error_code
+from broker import errors
 
 if TYPE_CHECKING:
-    from .broker import Broker
     from .codec import Request
     from .connection import Connection
+    from .listener import KafkaListener
 
 VERSIONS = {19: (2, 7), 20: (1, 6), 37: (0, 3)}
 
 
-async def handle(broker: Broker, request: Request, conn: Connection) -> dict[str, Any]:
+async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> dict[str, Any]:
     if request.api_key == 19:
-        return await create_topics(broker, request)
+        return await create_topics(kafka, request, conn)
     if request.api_key == 20:
-        return await delete_topics(broker, request)
-    return await create_partitions(broker, request)
+        return await delete_topics(kafka, request, conn)
+    return await create_partitions(kafka, request, conn)
 
 
-async def create_topics(broker: Broker, request: Request) -> dict[str, Any]:
-    from .broker import valid_topic_name
+def _refused(entry: dict[str, Any], exc: errors.BrokerError) -> None:
+    entry.update(error_code=exc.kafka_code, error_message=exc.message)
 
+
+async def create_topics(kafka: KafkaListener, request: Request, conn: Connection) -> dict[str, Any]:
+    ctx = conn.context(request)
+    topics = kafka.broker.topics
     body = request.body
     seen: dict[str, int] = {}
     for t in body.topics:
         seen[t.name] = seen.get(t.name, 0) + 1
     results = []
     for t in body.topics:
-        entry: dict[str, Any] = {
-            "name": t.name,
-            "error_code": 0,
-            "error_message": None,
-            "num_partitions": -1,
-            "replication_factor": -1,
-            "configs": None,
-        }
+        entry: dict[str, Any] = {"name": t.name, "error_code": 0, "error_message": None,
+                                 "num_partitions": -1, "replication_factor": -1, "configs": None}
         results.append(entry)
-        partitions = (
-            t.num_partitions if t.num_partitions != -1 else broker.options.default_partitions
-        )
         if seen[t.name] > 1:
             entry.update(error_code=ErrorCode.invalid_request, error_message="topic listed twice")
             continue
-        reason = valid_topic_name(t.name)
-        if reason:
-            entry.update(error_code=ErrorCode.invalid_topic_exception, error_message=reason)
+        if t.assignments:
+            entry.update(error_code=ErrorCode.invalid_partitions,
+                         error_message="manual replica assignments are not supported")
             continue
-        if partitions < 1 or t.assignments:
-            entry.update(
-                error_code=ErrorCode.invalid_partitions,
-                error_message="num_partitions must be at least 1 (manual assignments are not supported)",
-            )
-            continue
-        if t.replication_factor not in (-1, 1, 2, 3):
-            entry.update(
-                error_code=ErrorCode.invalid_replication_factor,
-                error_message="replication is the object store's; use -1, 1, 2 or 3",
-            )
-            continue
-        config = {c.name: c.value for c in t.configs}
         try:
-            checked = validate(config)
-            if body.validate_only:
-                if await broker.logs.topic(t.name, refresh=True) is not None:
-                    entry.update(
-                        error_code=ErrorCode.topic_already_exists,
-                        error_message=f"topic {t.name!r} already exists",
-                    )
-                    continue
-            else:
-                topic = await broker.create_topic(t.name, partitions, config)
-                entry["topic_id"] = topic.uuid
-        except (CatalogueError, InvalidConfig) as exc:
-            entry.update(error_code=error_code(exc), error_message=str(exc))
+            created = await topics.create(
+                ctx, t.name, t.num_partitions, {c.name: c.value for c in t.configs},
+                replication_factor=t.replication_factor, validate_only=body.validate_only,
+            )
+        except errors.BrokerError as exc:
+            _refused(entry, exc)
             continue
-        entry["num_partitions"] = partitions
+        entry["topic_id"] = created.uuid  # zeros when only validating
+        entry["num_partitions"] = created.partition_count
         entry["replication_factor"] = t.replication_factor if t.replication_factor > 0 else 1
-        merged = {**DEFAULTS, **checked}
         entry["configs"] = [
-            {
-                "name": k,
-                "value": v,
-                "read_only": False,
-                "config_source": 1 if k in checked else 5,
-                "is_sensitive": False,
-            }
-            for k, v in sorted(merged.items())
+            {"name": c.name, "value": c.value, "read_only": False,
+             "config_source": c.source, "is_sensitive": False}
+            for c in topics.config_entries(created)
         ]
     return {"throttle_time": 0, "topics": results}
 
 
-async def delete_topics(broker: Broker, request: Request) -> dict[str, Any]:
+async def delete_topics(kafka: KafkaListener, request: Request, conn: Connection) -> dict[str, Any]:
+    ctx = conn.context(request)
+    topics = kafka.broker.topics
     body = request.body
-    names = list(getattr(body, "topic_names", ()) or ())
+    names: list[str] = list(getattr(body, "topic_names", ()) or ())
     for t in getattr(body, "topics", ()) or ():
         if t.name is None and t.topic_id is not None:
-            topic = await broker.catalogue.get_topic_by_id(t.topic_id.hex)
+            topic = await topics.by_id(ctx, t.topic_id.hex)
             names.append(topic.name if topic else f"id:{t.topic_id}")
         else:
             names.append(t.name)
@@ -113,39 +82,24 @@ async def delete_topics(broker: Broker, request: Request) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": name, "error_code": 0, "error_message": None}
         responses.append(entry)
         try:
-            topic = await broker.catalogue.delete_topic(name)
-            entry["topic_id"] = topic.uuid
-            await broker.logs.delete_topic_data(topic)
-        except CatalogueError as exc:
-            entry.update(error_code=error_code(exc), error_message=str(exc))
+            entry["topic_id"] = (await topics.delete(ctx, name)).uuid
+        except errors.BrokerError as exc:
+            _refused(entry, exc)
     return {"throttle_time": 0, "responses": responses}
 
 
-async def create_partitions(broker: Broker, request: Request) -> dict[str, Any]:
+async def create_partitions(
+    kafka: KafkaListener, request: Request, conn: Connection
+) -> dict[str, Any]:
+    ctx = conn.context(request)
     body = request.body
     results = []
     for t in body.topics:
         entry: dict[str, Any] = {"name": t.name, "error_code": 0, "error_message": None}
         results.append(entry)
         try:
-            topic = await broker.logs.topic(t.name, refresh=True)
-            if topic is None:
-                entry.update(
-                    error_code=ErrorCode.unknown_topic_or_partition,
-                    error_message=f"topic {t.name!r} does not exist",
-                )
-                continue
-            if t.count <= topic.partition_count:
-                entry.update(
-                    error_code=ErrorCode.invalid_partitions,
-                    error_message=(
-                        f"topic {t.name!r} has {topic.partition_count} partitions; the new count"
-                        f" must be larger, got {t.count}"
-                    ),
-                )
-                continue
-            if not body.validate_only:
-                await broker.add_partitions(t.name, t.count)
-        except CatalogueError as exc:
-            entry.update(error_code=error_code(exc), error_message=str(exc))
+            await kafka.broker.topics.add_partitions(ctx, t.name, t.count,
+                                                     validate_only=body.validate_only)
+        except errors.BrokerError as exc:
+            _refused(entry, exc)
     return {"throttle_time": 0, "results": results}

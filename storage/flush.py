@@ -302,7 +302,7 @@ class FlushBuffer:
         )
         for chunk, data in zip(chunks, pieces, strict=False):  # pieces ends with the footer
             self.cache.recent.put((key, chunk.byte_start), data)
-        return commit, groups  # type: ignore[return-value]
+        return commit, groups
 
     async def _retry(self, what: str, op: Callable[[], object]) -> object:
         delay = 0.05

@@ -12,10 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from coordinator.catalogue import InvalidPartitions, TopicExists, UnknownTopic
-from protocol.group_admin import CoordinatorUnreachable
-from storage import errors as se
-from storage.topic_config import InvalidConfig
+from broker.errors import BrokerError, is_known, translate
 
 log = structlog.get_logger("streamhouse.api")
 
@@ -30,26 +27,6 @@ class ApiError(Exception):
 
 def not_found(what: str, code: str = "not_found") -> ApiError:
     return ApiError(404, code, what)
-
-
-def topic_not_found(name: str) -> ApiError:
-    return ApiError(404, "topic_not_found", f"topic {name!r} does not exist")
-
-
-_DOMAIN: list[tuple[type[Exception], int, str]] = [
-    (UnknownTopic, 404, "topic_not_found"),
-    (se.UnknownPartition, 404, "partition_not_found"),
-    (TopicExists, 409, "topic_exists"),
-    (InvalidPartitions, 422, "invalid_partitions"),
-    (InvalidConfig, 422, "invalid_config"),
-    (se.RecordTooLarge, 413, "record_too_large"),
-    (se.OffsetOutOfRange, 416, "offset_out_of_range"),
-    (se.NotLeader, 503, "not_leader"),
-    (se.BufferFull, 503, "backpressure"),
-    (se.StorageUnavailable, 503, "storage_unavailable"),
-    (se.CorruptRecordSet, 400, "invalid_records"),
-    (CoordinatorUnreachable, 503, "coordinator_unavailable"),
-]
 
 
 def describe(errors: Sequence[Any]) -> str:
@@ -86,6 +63,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(req: Request, exc: Exception) -> JSONResponse:
+        if is_known(exc):  # a lower layer's refusal the broker did not wrap (the catalogue down)
+            return _broker_error(translate(exc))
         # A bug: still a JSON body a client can show, and the traceback in the log.
         log.error("rest_unhandled_error", path=req.url.path, error=repr(exc), exc_info=exc)
         return JSONResponse(
@@ -93,12 +72,12 @@ def install(app: FastAPI) -> None:
             status_code=500,
         )
 
-    for cls, status, code in _DOMAIN:
+    @app.exception_handler(BrokerError)
+    async def broker_error(_req: Request, exc: BrokerError) -> JSONResponse:
+        return _broker_error(exc)
 
-        def make(status: int = status, code: str = code):  # noqa: ANN202
-            async def handler(_req: Request, exc: Exception) -> JSONResponse:
-                return JSONResponse({"error": code, "message": str(exc)}, status_code=status)
 
-            return handler
-
-        app.add_exception_handler(cls, make())
+def _broker_error(exc: BrokerError) -> JSONResponse:
+    headers = {"Retry-After": "1"} if exc.retriable and exc.http_status == 503 else None
+    return JSONResponse({"error": exc.http_code, "message": exc.message},
+                        status_code=exc.http_status, headers=headers)

@@ -7,28 +7,25 @@ default, as in the seeds' ack modes), durable (the flush commit, as acks=all).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
-from protocol import client
-from storage.errors import OffsetOutOfRange
-from storage.recordbatch import build_batch, decode_records
+from broker import errors
+from broker.context import RequestContext
+from broker.records import build_batch
+from broker.service import Broker
 
 from . import models
-from .deps import agent
-from .errors import ApiError, invalid_body, topic_not_found
+from .deps import broker, context
+from .errors import ApiError, invalid_body
 from .partitioner import partition_for
-
-if TYPE_CHECKING:
-    from ..app import Agent
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
 
@@ -101,16 +98,15 @@ async def _produce_body(request: Request) -> models.ProduceRequest:
 )
 async def produce(
     request: Request,
-    a: Agent = Depends(agent),
+    ctx: RequestContext = Depends(context),
+    b: Broker = Depends(broker),
     x_ack_mode: Literal["none", "buffered", "durable"] = Header(default="buffered"),
 ) -> Response:
     """Write one record or a batch: body `ProduceRequest` (schema below)."""
     body = await _produce_body(request)
-    broker = a.require_broker()
-    logs = a.require_logs()
-    topic = await broker.topic_or_autocreate(body["topic"])
+    topic = await b.topics.get_or_create(ctx, body["topic"])
     if topic is None:
-        raise topic_not_found(body["topic"])
+        raise errors.UnknownTopicOrPartition(f"topic {body['topic']!r} does not exist")
     now = int(time.time() * 1000)
     count = topic.partition_count
     by_partition: dict[int, tuple[list[int], list[Row]]] = {}  # record indexes and rows
@@ -128,9 +124,7 @@ async def produce(
                 if partition < 0:
                     partition = by_key[key] = partition_for(key, count)
         elif partition >= count:
-            raise ApiError(
-                404, "partition_not_found", f"record {i}: {topic.name} has no partition {partition}"
-            )
+            raise errors.UnknownPartition(f"record {i}: {topic.name} has no partition {partition}")
         given = rec.get("value")
         value = None if given is None else _bytes(given, rec.get("encoding", "text"), i, "value")
         timestamp = rec.get("timestamp")
@@ -146,51 +140,19 @@ async def produce(
         group[0].append(i)
         group[1].append(row)
         placed.append(partition)
-    acks = ACKS[x_ack_mode]
+    partitions = list(by_partition)
+    # All or nothing as far as this agent can tell before writing, and partitions led by
+    # another agent handed to it: the REST door's options (broker/produce.py says why).
+    result = await b.produce.produce(
+        ctx, [(topic.name, [(p, build_batch(by_partition[p][1])) for p in partitions])],
+        acks=ACKS[x_ack_mode], timeout_s=30, forward=True, all_or_nothing=True,
+    )
+    if (error := result.first_error()) is not None:
+        raise error
     offsets = [0] * len(placed)
-    waits = []
-    batches = {p: build_batch(rows) for p, (_, rows) in by_partition.items()}
-    for batch in batches.values():
-        refusal = await broker.schema_validator.check(topic.name, topic.config, batch)
-        if refusal is not None:
-            raise ApiError(422, "schema_validation_failed", refusal)
-    # All or nothing, as far as this agent can tell before writing: every refusal that can
-    # be known in advance (size, buffer room) is checked before any partition is appended.
-    plogs = {p: await logs.partition(topic, p) for p in by_partition}
-    local = {p: plog for p, plog in plogs.items() if plog.is_leader}
-    for p, plog in local.items():
-        logs.check_batch_size(plog, len(batches[p]))
-    logs.buffer.check_capacity(sum(len(batches[p]) for p in local))
-    for partition, plog in local.items():
-        result = logs.append(plog, batches[partition], acks=acks)
-        for n, i in enumerate(by_partition[partition][0], result.base_offset):
+    for p, produced in zip(partitions, result.topics[0].partitions, strict=True):
+        for n, i in enumerate(by_partition[p][0], produced.base_offset):
             offsets[i] = n
-        if acks == -1:
-            waits.append(result.durable)
-        elif acks == 1 and result.logged is not None:
-            waits.append(result.logged)
-    # Partitions led by another agent: handed to it over the Kafka protocol.
-    forwarded = [p for p in by_partition if p not in local]
-    bases = await asyncio.gather(*(
-        client.produce_to_leader(a.catalogue, topic.name, p, batches[p], acks=-1 if acks == -1 else 1)
-        for p in forwarded
-    ), return_exceptions=True)
-    for p, base in zip(forwarded, bases, strict=True):
-        if isinstance(base, BaseException):
-            raise ApiError(503, "not_leader", f"partition {p} of {topic.name} is led by another"
-                           f" agent that did not take the records: {base}; the other partitions'"
-                           " records were written")
-        for n, i in enumerate(by_partition[p][0], base):
-            offsets[i] = n
-    if waits:
-        done, pending = await asyncio.wait(waits, timeout=30)
-        if pending:
-            raise ApiError(
-                503, "timeout", "the records are buffered but not yet durable; retry reads later"
-            )
-        for fut in done:
-            if fut.exception() is not None:
-                raise fut.exception()  # type: ignore[misc]
     # Serialized directly (the shape of models.ProduceResponse, which documents it): a
     # model per record, validated again on the way out, cost more than the produce itself.
     return Response(orjson.dumps({
@@ -227,52 +189,24 @@ async def consume(
         default=None, ge=0, description="start at the first record at or after this time (ms)"
     ),
     max_records: int = Query(default=100, ge=1, le=1000),
-    a: Agent = Depends(agent),
+    ctx: RequestContext = Depends(context),
+    b: Broker = Depends(broker),
 ) -> models.ConsumeResponse:
-    logs = a.require_logs()
-    t = await logs.topic(topic)
-    if t is None:
-        raise topic_not_found(topic)
-    if partition >= t.partition_count:
-        raise ApiError(404, "partition_not_found", f"{topic} has no partition {partition}")
-    plog = await logs.partition(t, partition)
-    if timestamp is not None:
-        found, _ts = await logs.offset_for_timestamp(plog, timestamp)
-        start = found if found >= 0 else plog.high_watermark
-    else:
-        start = plog.log_start_offset if offset is None else offset
-    if not plog.log_start_offset <= start <= plog.high_watermark:
-        raise OffsetOutOfRange(
-            f"offset {start} is outside [{plog.log_start_offset}, {plog.high_watermark}]"
-            f" of {topic}-{partition}"
-        )
-    out: list[models.ConsumedRecord] = []
-    position = start
-    while len(out) < max_records and position < plog.high_watermark:
-        result = await logs.read(plog, position, 1 << 20)
-        records = [r for r in decode_records(result.records) if r.offset >= position]
-        if not records:
-            break
-        for r in records[: max_records - len(out)]:
-            key, kenc = _text(r.key)
-            value, venc = _text(r.value)
-            out.append(
-                models.ConsumedRecord(
-                    partition=partition,
-                    offset=r.offset,
-                    timestamp=r.timestamp,
-                    key=key,
-                    key_encoding=kenc,
-                    value=value,
-                    value_encoding=venc,
-                    headers=[_header(k, v) for k, v in r.headers],
-                )
-            )
-        position = out[-1].offset + 1 if out else position
+    read = await b.fetch.read_records(ctx, topic, partition, offset=offset, timestamp=timestamp,
+                                      max_records=max_records)
+    out = []
+    for r in read.records:
+        key, kenc = _text(r.key)
+        value, venc = _text(r.value)
+        out.append(models.ConsumedRecord(
+            partition=partition, offset=r.offset, timestamp=r.timestamp, key=key,
+            key_encoding=kenc, value=value, value_encoding=venc,
+            headers=[_header(k, v) for k, v in r.headers],
+        ))
     return models.ConsumeResponse(
         topic=topic,
         partition=partition,
-        next_offset=position,
-        high_watermark=plog.high_watermark,
+        next_offset=read.next_offset,
+        high_watermark=read.high_watermark,
         records=out,
     )

@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from storage import metrics
+from broker import throughput
 
 
 class ThroughputSeries:
@@ -26,11 +26,7 @@ class ThroughputSeries:
 
     @staticmethod
     def _totals() -> tuple[float, float, float]:
-        return (
-            metrics.counter_total(metrics.PRODUCE_RECORDS),
-            metrics.counter_total(metrics.PRODUCE_BYTES),
-            metrics.counter_total(metrics.FETCH_BYTES),
-        )
+        return throughput.totals()
 
     def sample(self) -> None:
         now = time.monotonic()

@@ -1,48 +1,30 @@
-"""Topics: list, create, describe, change (partitions, config), delete; partitions."""
+"""Topics over HTTP: list, create, describe, change (partitions, config), delete; partitions."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter, Depends, Response
 
-from coordinator.catalogue import Topic as CatalogueTopic
-from protocol.broker import valid_topic_name
-from storage.topic_config import validate
+from broker.context import RequestContext
+from broker.service import Broker
+from broker.topics import ConfigChange, TopicDescription
 
 from . import models
-from .deps import agent
-from .errors import ApiError, topic_not_found
-
-if TYPE_CHECKING:
-    from ..app import Agent
+from .deps import broker, context
 
 router = APIRouter(prefix="/api/v1/topics", tags=["topics"])
 
 
-async def _topic(a: Agent, name: str) -> CatalogueTopic:
-    topic = await a.catalogue.get_topic(name)
-    if topic is None:
-        raise topic_not_found(name)
-    return topic
-
-
-async def _model(a: Agent, topic: CatalogueTopic) -> models.Topic:
-    parts = await a.catalogue.list_partitions(topic.id)
-    return models.Topic(
-        name=topic.name,
-        id=topic.id,
-        partitions=topic.partition_count,
-        config=topic.config,
-        created_at=topic.created_at,
-        records=sum(p.high_watermark - p.log_start_offset for p in parts),
-        size_bytes=sum(p.size_bytes for p in parts),
-    )
+def _model(d: TopicDescription) -> models.Topic:
+    t = d.topic
+    return models.Topic(name=t.name, id=t.id, partitions=t.partition_count, config=t.config,
+                        created_at=t.created_at, records=d.records, size_bytes=d.size_bytes)
 
 
 @router.get("", response_model=list[models.Topic])
-async def list_topics(a: Agent = Depends(agent)) -> list[models.Topic]:
-    return [await _model(a, t) for t in await a.catalogue.list_topics()]
+async def list_topics(
+    ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> list[models.Topic]:
+    return [_model(d) for d in await b.topics.describe_all(ctx)]
 
 
 @router.post(
@@ -51,17 +33,18 @@ async def list_topics(a: Agent = Depends(agent)) -> list[models.Topic]:
     response_model=models.Topic,
     responses={409: {"model": models.Error}, 422: {"model": models.Error}},
 )
-async def create_topic(body: models.TopicCreate, a: Agent = Depends(agent)) -> models.Topic:
-    reason = valid_topic_name(body.name)
-    if reason:
-        raise ApiError(422, "invalid_topic_name", reason)
-    topic = await a.require_broker().create_topic(body.name, body.partitions, dict(body.config))
-    return await _model(a, topic)
+async def create_topic(
+    body: models.TopicCreate, ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> models.Topic:
+    await b.topics.create(ctx, body.name, body.partitions, dict(body.config))
+    return _model(await b.topics.describe(ctx, body.name))
 
 
 @router.get("/{name}", response_model=models.Topic, responses={404: {"model": models.Error}})
-async def get_topic(name: str, a: Agent = Depends(agent)) -> models.Topic:
-    return await _model(a, await _topic(a, name))
+async def get_topic(
+    name: str, ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> models.Topic:
+    return _model(await b.topics.describe(ctx, name))
 
 
 @router.patch(
@@ -70,28 +53,24 @@ async def get_topic(name: str, a: Agent = Depends(agent)) -> models.Topic:
     responses={404: {"model": models.Error}, 422: {"model": models.Error}},
 )
 async def update_topic(
-    name: str, body: models.TopicUpdate, a: Agent = Depends(agent)
+    name: str, body: models.TopicUpdate, ctx: RequestContext = Depends(context),
+    b: Broker = Depends(broker),
 ) -> models.Topic:
-    topic = await _topic(a, name)
-    logs = a.require_logs()
+    topic = await b.topics.require(ctx, name, refresh=True)
     if body.config is not None:
-        merged: dict[str, str | None] = dict(topic.config)
-        for key, value in body.config.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
-        topic = await a.catalogue.set_topic_config(name, validate(merged))
-        logs.update_topic(topic)
+        changes = [ConfigChange(name=k, op="delete" if v is None else "set", value=v)
+                   for k, v in body.config.items()]
+        topic = await b.topics.alter_config(ctx, name, changes)
     if body.partitions is not None and body.partitions != topic.partition_count:
-        topic = await a.require_broker().add_partitions(name, body.partitions)
-    return await _model(a, topic)
+        await b.topics.add_partitions(ctx, name, body.partitions)
+    return _model(await b.topics.describe(ctx, name))
 
 
 @router.delete("/{name}", status_code=204, responses={404: {"model": models.Error}})
-async def delete_topic(name: str, a: Agent = Depends(agent)) -> Response:
-    topic = await a.catalogue.delete_topic(name)
-    await a.require_logs().delete_topic_data(topic)
+async def delete_topic(
+    name: str, ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> Response:
+    await b.topics.delete(ctx, name)
     return Response(status_code=204)
 
 
@@ -100,20 +79,20 @@ async def delete_topic(name: str, a: Agent = Depends(agent)) -> Response:
     response_model=list[models.Partition],
     responses={404: {"model": models.Error}},
 )
-async def partitions(name: str, a: Agent = Depends(agent)) -> list[models.Partition]:
-    topic = await _topic(a, name)
-    out = []
-    for p in await a.catalogue.list_partitions(topic.id):
-        out.append(
-            models.Partition(
-                partition=p.partition,
-                leader_agent=p.leader_agent,
-                leader_epoch=p.leader_epoch,
-                low_watermark=p.log_start_offset,
-                high_watermark=p.high_watermark,
-                size_bytes=p.size_bytes,
-                records=p.high_watermark - p.log_start_offset,
-                last_append_at=p.last_append_at,
-            )
+async def partitions(
+    name: str, ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> list[models.Partition]:
+    d = await b.topics.describe(ctx, name)
+    return [
+        models.Partition(
+            partition=p.partition,
+            leader_agent=p.leader_agent,
+            leader_epoch=p.leader_epoch,
+            low_watermark=p.log_start_offset,
+            high_watermark=p.high_watermark,
+            size_bytes=p.size_bytes,
+            records=p.high_watermark - p.log_start_offset,
+            last_append_at=p.last_append_at,
         )
-    return out
+        for p in d.partitions
+    ]

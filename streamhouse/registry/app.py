@@ -12,13 +12,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from coordinator.registry import GLOBAL, RegistryStore
-
-from .service import (
+from broker.registry.service import (
     COMPATIBILITY_LEVELS,
+    GLOBAL,
     MODES,
     Registry,
     RegistryError,
+    RegistryStore,
     schema_not_found,
     schema_types,
 )

@@ -2,8 +2,8 @@
 
 import pytest
 
+from broker.registry.service import Registry
 from coordinator.catalogue import Catalogue
-from streamhouse.registry.service import Registry
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from streamhouse.registry.avro_schema import AvroType
-from streamhouse.registry.service import RegistryError
-from streamhouse.registry.types import InvalidSchema
+from broker.registry.avro_schema import AvroType
+from broker.registry.service import RegistryError
+from broker.registry.types import InvalidSchema
 
 AVRO = AvroType()
 

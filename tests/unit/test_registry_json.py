@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from streamhouse.registry.json_schema import JsonSchemaType
-from streamhouse.registry.types import InvalidSchema
+from broker.registry.json_schema import JsonSchemaType
+from broker.registry.types import InvalidSchema
 
 T = JsonSchemaType()
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from streamhouse.registry.service import RegistryError
+from broker.registry.service import RegistryError
 
 
 def obj(props: dict, required=(), closed=True) -> str:

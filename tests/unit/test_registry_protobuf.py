@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamhouse.registry.protobuf import ProtobufSchema, ProtobufType
-from streamhouse.registry.types import InvalidSchema
+from broker.registry.protobuf import ProtobufSchema, ProtobufType
+from broker.registry.types import InvalidSchema
 
 T = ProtobufType()
 HEADER = 'syntax = "proto3";\npackage acme;\n'

@@ -50,8 +50,8 @@ class AvroSchema:
 
     def incompatibilities(self, writer: ParsedSchema) -> list[str]:
         assert isinstance(writer, AvroSchema)
-        result = avro.compatibility.ReaderWriterCompatibilityChecker().get_compatibility(
-            self.parsed, writer.parsed)
+        checker = avro.compatibility.ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
+        result = checker.get_compatibility(self.parsed, writer.parsed)
         if result.compatibility is avro.compatibility.SchemaCompatibilityType.compatible:
             return []
         kinds = sorted(k.name for k in result.incompatibilities)
@@ -67,7 +67,7 @@ def _fields_at_fault(reader: avro.schema.Schema, writer: avro.schema.Schema) -> 
     if not (isinstance(reader, avro.schema.RecordSchema) and isinstance(writer, avro.schema.RecordSchema)):
         return []
     written = {f.name: f for f in writer.fields}
-    checker = avro.compatibility.ReaderWriterCompatibilityChecker()
+    checker = avro.compatibility.ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
     out = []
     for field in reader.fields:
         match = written.get(field.name)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from coordinator.registry import GLOBAL, RegistryStore, StoredSchema, SubjectVersion
+from coordinator.registry import GLOBAL as GLOBAL  # re-exported: the registry door uses them
+from coordinator.registry import RegistryStore as RegistryStore
+from coordinator.registry import StoredSchema, SubjectVersion
 
 from .types import InvalidSchema, ParsedSchema, SchemaType
 

@@ -43,7 +43,7 @@ from proto_schema_parser.antlr.ProtobufLexer import ProtobufLexer
 from proto_schema_parser.antlr.ProtobufParser import ProtobufParser
 from proto_schema_parser.parser import Parser
 
-from streamhouse.registry.types import InvalidSchema, ParsedSchema
+from broker.registry.types import InvalidSchema, ParsedSchema
 
 __all__ = ["ProtobufType", "ProtobufSchema"]
 
@@ -144,7 +144,7 @@ _WELL_KNOWN: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 # --------------------------------------------------------------------------- parsing
 
 
-class _RaiseOnError(ErrorListener):
+class _RaiseOnError(ErrorListener):  # type: ignore[misc]  # antlr4 ships no type hints
     def __init__(self, what: str) -> None:
         self.what = what
 

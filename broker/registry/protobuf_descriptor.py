@@ -83,7 +83,7 @@ def _compile(text: str, references: tuple[tuple[str, str], ...]) -> str:
 def _type_name(field: descriptor_pb2.FieldDescriptorProto) -> str:
     if field.type in _SCALARS:
         return _SCALARS[field.type]
-    return field.type_name.lstrip(".")
+    return str(field.type_name).lstrip(".")
 
 
 def render(fdp: descriptor_pb2.FileDescriptorProto) -> str:

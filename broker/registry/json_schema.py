@@ -45,7 +45,7 @@ from jsonschema.validators import validator_for
 from referencing import Registry, Resource, Specification
 from referencing.exceptions import NoSuchResource, Unresolvable
 
-from streamhouse.registry.types import InvalidSchema, ParsedSchema
+from broker.registry.types import InvalidSchema, ParsedSchema
 
 if TYPE_CHECKING:
     from referencing._core import Resolver

@@ -1,0 +1,212 @@
+"""The cluster as clients see it: live agents (brokers), the controller, broker configs,
+the leases each agent holds, and the agent's own throughput figures."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from coordinator.catalogue import Agent, AgentId, Topic, now_ms
+from storage.topic_config import DEFAULTS
+
+from . import errors, throughput
+from .context import RequestContext
+
+if TYPE_CHECKING:
+    from .service import Broker
+
+# Kafka UI reads the version from here (KAFKA-NOTES.md): without it, it disables features.
+INTER_BROKER_PROTOCOL_VERSION = "3.7-IV4"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lease:
+    topic: str
+    partition: int
+    epoch: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionLeader:
+    partition: int
+    leader_id: int  # broker id, -1 when no live agent leads it
+    leader_epoch: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStatus:
+    agent: Agent
+    healthy: bool
+    partitions_led: int
+    bytes_written: int
+    records_written: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterStatus:
+    cluster_id: str
+    agents: list[AgentStatus]
+    partitions: int
+    storage_bytes: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Totals:
+    topics: int
+    partitions: int
+    storage_bytes: int
+    produce_records: float
+    produce_bytes: float
+    fetch_bytes: float
+
+
+class Cluster:
+    def __init__(self, broker: Broker) -> None:
+        self._b = broker
+        self._live: tuple[float, list[Agent]] | None = None
+
+    @property
+    def cluster_id(self) -> str:
+        return self._b.options.cluster_id
+
+    async def live_agents(self, *, fresh: bool = False) -> list[Agent]:
+        """Live agents (this one included), by broker id; cached for a second unless `fresh`."""
+        now = time.monotonic()
+        if fresh or self._live is None or now - self._live[0] > 1.0:
+            live = await self._b.catalogue.live_agents(self._b.logs.options.lease_ttl_ms)
+            if all(a.id != self._b.agent.id for a in live):
+                live.append(self._b.agent)
+            self._live = (now, sorted(live, key=lambda a: a.broker_id))
+        return self._live[1]
+
+    async def controller(self) -> Agent:
+        return (await self.live_agents())[0]
+
+    async def leaders(
+        self, ctx: RequestContext, topic: Topic, live: list[Agent]
+    ) -> list[PartitionLeader]:
+        """Each partition's leader is its lease holder, if that agent is alive and the lease
+        valid. A partition nobody holds is taken on the spot by a lone agent; with several,
+        the lease keepers share free partitions out within a tick."""
+        ids = {a.id: a.broker_id for a in live}
+        now = now_ms()
+        try:
+            states = {s.partition: s for s in await self._b.catalogue.list_partitions(topic.id)}
+        except Exception as exc:
+            raise errors.translate(exc) from exc
+        out = []
+        for p in range(topic.partition_count):
+            state = states.get(p)
+            leader, epoch = -1, state.leader_epoch if state else -1
+            if state is not None and state.leader_agent in ids and state.lease_expires_at > now:
+                # Named from the catalogue only: a partition this agent leads opens on first
+                # use (after a restart, thousands are led before any is opened).
+                leader = ids[state.leader_agent]
+            elif len(live) == 1:
+                plog = await self._b.logs.take(topic.id, p)
+                if plog is not None:
+                    leader, epoch = self._b.node_id, plog.leader_epoch
+            out.append(PartitionLeader(partition=p, leader_id=leader, leader_epoch=epoch))
+        return out
+
+    def leader_for_new(self) -> AgentId | None:
+        """Alone, this agent leads new partitions at once (Metadata names a leader); with
+        other agents, the lease keepers share them out."""
+        return self._b.logs.agent_id if self._b.logs.solo else None
+
+    def broker_configs(self) -> dict[str, str]:
+        """The broker's static configs, as DescribeConfigs on a broker resource shows them."""
+        o = self._b.options
+        return {
+            "inter.broker.protocol.version": INTER_BROKER_PROTOCOL_VERSION,
+            "log.message.format.version": "3.0-IV1",
+            "broker.id": str(self._b.node_id),
+            "auto.create.topics.enable": str(o.auto_create_topics).lower(),
+            "num.partitions": str(o.default_partitions),
+            "default.replication.factor": "1",
+            "min.insync.replicas": "1",
+            "message.max.bytes": DEFAULTS["max.message.bytes"],
+            "log.retention.ms": DEFAULTS["retention.ms"],
+            "log.retention.bytes": DEFAULTS["retention.bytes"],
+            "log.cleanup.policy": DEFAULTS["cleanup.policy"],
+            "socket.request.max.bytes": str(o.max_request_bytes),
+            "transaction.state.log.replication.factor": "1",
+            "offsets.topic.replication.factor": "1",
+        }
+
+    # -- agents and leases (REST, console) -------------------------------------------------
+
+    async def _leases(self) -> list[tuple[str, Lease, str]]:
+        """(holder, lease, topic) of every live lease."""
+        now = int(time.time() * 1000)
+        out: list[tuple[str, Lease, str]] = []
+        for topic in await self._b.catalogue.list_topics():
+            for p in await self._b.catalogue.list_partitions(topic.id):
+                if p.leader_agent is not None and p.lease_expires_at >= now:
+                    out.append((p.leader_agent, Lease(topic=topic.name, partition=p.partition,
+                                                      epoch=p.leader_epoch,
+                                                      expires_at=p.lease_expires_at),
+                                topic.name))
+        return out
+
+    async def agents(self, ctx: RequestContext) -> list[AgentStatus]:
+        now = int(time.time() * 1000)
+        led: dict[str, int] = {}
+        for holder, _lease, _t in await self._leases():
+            led[holder] = led.get(holder, 0) + 1
+        stale_after = 3 * self._b.logs.options.lease_ttl_ms
+        mine = throughput.totals()
+        out = []
+        for row in await self._b.catalogue.list_agents():
+            me = row.id == self._b.agent.id
+            out.append(AgentStatus(
+                agent=row,
+                healthy=now - row.heartbeat_at <= stale_after,
+                partitions_led=led.get(row.id, 0),
+                # This agent's own figures are live; the others' are from their last heartbeat.
+                bytes_written=int(mine[1]) if me else row.bytes_written,
+                records_written=int(mine[0]) if me else row.records_written,
+            ))
+        return out
+
+    async def leases_of(self, ctx: RequestContext, agent_id: str) -> list[Lease]:
+        return [lease for holder, lease, _t in await self._leases() if holder == agent_id]
+
+    async def status(self, ctx: RequestContext) -> ClusterStatus:
+        partitions = storage = 0
+        for topic in await self._b.catalogue.list_topics():
+            for p in await self._b.catalogue.list_partitions(topic.id):
+                partitions += 1
+                storage += p.size_bytes
+        return ClusterStatus(cluster_id=self.cluster_id, agents=await self.agents(ctx),
+                             partitions=partitions, storage_bytes=storage)
+
+    async def totals(self, ctx: RequestContext) -> Totals:
+        topics = await self._b.catalogue.list_topics(ctx.org_id)
+        parts = [p for t in topics for p in await self._b.catalogue.list_partitions(t.id)]
+        records, produced, fetched = throughput.totals()
+        return Totals(
+            topics=len(topics),
+            partitions=len(parts),
+            storage_bytes=sum(p.size_bytes for p in parts),
+            produce_records=records,
+            produce_bytes=produced,
+            fetch_bytes=fetched,
+        )
+
+    async def ready(self) -> dict[str, str]:
+        """Readiness checks: the catalogue and the object store answer."""
+        checks = {}
+        try:
+            await self._b.catalogue.ping()
+            checks["catalogue"] = "ok"
+        except Exception as exc:
+            checks["catalogue"] = f"error: {exc}"
+        try:
+            await self._b.logs.store.ping()
+            checks["objects"] = "ok"
+        except Exception as exc:
+            checks["objects"] = f"error: {exc}"
+        return checks

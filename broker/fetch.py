@@ -1,0 +1,210 @@
+"""Reading the log: Kafka's Fetch (whole batches, long-poll on min_bytes), ListOffsets
+(earliest, latest, max timestamp, by timestamp) and records decoded for HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from coordinator.catalogue import Topic
+from storage.partition import PartitionLog
+from storage.recordbatch import Record, decode_records
+
+from . import errors
+from .context import RequestContext
+
+if TYPE_CHECKING:
+    from .service import Broker
+
+LATEST, EARLIEST, MAX_TIMESTAMP = -1, -2, -3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchPartition:
+    topic: str
+    partition: int
+    offset: int
+    max_bytes: int
+
+
+@dataclass(slots=True, kw_only=True)
+class PartitionRead:
+    partition: int
+    error: errors.BrokerError | None = None
+    high_watermark: int = -1
+    last_stable_offset: int = -1
+    log_start_offset: int = -1
+    records: bytes | None = None  # None: nothing read (an error, or past the byte budget)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OffsetAnswer:
+    offset: int
+    timestamp: int
+    leader_epoch: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordsRead:
+    topic: str
+    partition: int
+    records: list[Record]
+    next_offset: int
+    high_watermark: int
+
+
+class Fetch:
+    def __init__(self, broker: Broker) -> None:
+        self._b = broker
+
+    async def partition_log(self, ctx: RequestContext, topic: Topic, partition: int) -> PartitionLog:
+        try:
+            return await self._b.logs.partition(topic, partition)
+        except Exception as exc:
+            raise errors.translate(exc) from exc
+
+    async def fetch(
+        self,
+        ctx: RequestContext,
+        wanted: Sequence[FetchPartition],
+        *,
+        max_bytes: int,
+        min_bytes: int,
+        max_wait_s: float,
+    ) -> list[PartitionRead]:
+        """Whole batches from each offset, in order, until `min_bytes` are there or
+        `max_wait_s` passes (waiting on high-watermark events, never polling)."""
+        deadline = time.monotonic() + max(max_wait_s, 0)
+        min_bytes = max(min_bytes, 1)
+        targets: list[tuple[PartitionRead, PartitionLog | None, FetchPartition]] = []
+        topics: dict[str, Topic | None] = {}
+        for w in wanted:
+            if w.topic not in topics:
+                topics[w.topic] = await self._b.topics.get(ctx, w.topic)
+            topic = topics[w.topic]
+            read = PartitionRead(partition=w.partition)
+            plog = None
+            if topic is None:
+                read.error = errors.UnknownTopicOrPartition(f"topic {w.topic!r} does not exist")
+            else:
+                try:
+                    plog = await self._b.logs.partition(topic, w.partition)
+                except Exception as exc:
+                    read.error = errors.translate(exc)
+            targets.append((read, plog, w))
+        while True:
+            total = await self._read_all(targets, max_bytes)
+            remaining = deadline - time.monotonic()
+            if total >= min_bytes or remaining <= 0:
+                break
+            waiting = [p for r, p, _w in targets if p is not None and r.error is None]
+            if not waiting:
+                break
+            await self._b.logs.wait_for_data(waiting, remaining)
+            if time.monotonic() >= deadline and not any(
+                p.high_watermark > w.offset for _r, p, w in targets if p is not None
+            ):
+                break
+        return [r for r, _p, _w in targets]
+
+    async def _read_all(
+        self, targets: list[tuple[PartitionRead, PartitionLog | None, FetchPartition]],
+        max_bytes: int,
+    ) -> int:
+        total = 0
+        for read, plog, w in targets:
+            if plog is None:
+                continue
+            read.error = None
+            read.records = None
+            budget = min(w.max_bytes, max(max_bytes - total, 0))
+            try:
+                result = None
+                if budget > 0 or total == 0:
+                    # Only the first partition with data may go over the limit (KIP-74).
+                    result = await self._b.logs.read(plog, w.offset, max(budget, 1),
+                                                     oversize_first=total == 0)
+            except Exception as exc:
+                read.error = errors.translate(exc)
+            read.high_watermark = plog.high_watermark
+            # No transactions yet: every offset below the high watermark is stable.
+            read.last_stable_offset = plog.high_watermark
+            read.log_start_offset = plog.log_start_offset
+            if result is not None:
+                read.records = result.records
+                total += len(result.records)
+        return total
+
+    async def list_offset(
+        self, ctx: RequestContext, topic: Topic, partition: int, timestamp: int
+    ) -> OffsetAnswer:
+        """ListOffsets for one partition: -1 latest, -2 earliest, -3 max timestamp, or the
+        first offset whose timestamp is >= `timestamp` (-1 when there is none)."""
+        plog = await self.partition_log(ctx, topic, partition)
+        try:
+            await self._b.logs.refresh(plog)
+            if timestamp == LATEST:
+                offset, ts = plog.high_watermark, -1
+            elif timestamp == EARLIEST:
+                offset, ts = plog.log_start_offset, -1
+            elif timestamp == MAX_TIMESTAMP:
+                offset, ts = await self._b.logs.offset_for_max_timestamp(plog)
+            elif timestamp < 0:
+                raise errors.InvalidRequest(f"timestamp {timestamp} is not a time nor -1/-2/-3")
+            else:
+                offset, ts = await self._b.logs.offset_for_timestamp(plog, timestamp)
+        except errors.BrokerError:
+            raise
+        except Exception as exc:
+            raise errors.translate(exc) from exc
+        return OffsetAnswer(offset=offset, timestamp=ts, leader_epoch=plog.leader_epoch)
+
+    async def offset_at_or_end(
+        self, ctx: RequestContext, topic: Topic, partition: int, timestamp: int
+    ) -> int:
+        """The first offset at or after `timestamp`, or the high watermark when none is."""
+        found = await self.list_offset(ctx, topic, partition, timestamp)
+        if found.offset >= 0:
+            return found.offset
+        return (await self.list_offset(ctx, topic, partition, LATEST)).offset
+
+    async def read_records(
+        self,
+        ctx: RequestContext,
+        topic_name: str,
+        partition: int,
+        *,
+        offset: int | None = None,
+        timestamp: int | None = None,
+        max_records: int = 100,
+    ) -> RecordsRead:
+        """Decoded records from an offset (the log start by default) or a time, for HTTP."""
+        topic = await self._b.topics.require(ctx, topic_name)
+        if not 0 <= partition < topic.partition_count:
+            raise errors.UnknownPartition(f"{topic_name} has no partition {partition}")
+        plog = await self.partition_log(ctx, topic, partition)
+        if timestamp is not None:
+            start = await self.offset_at_or_end(ctx, topic, partition, timestamp)
+        else:
+            start = plog.log_start_offset if offset is None else offset
+        if not plog.log_start_offset <= start <= plog.high_watermark:
+            raise errors.OffsetOutOfRange(
+                f"offset {start} is outside [{plog.log_start_offset}, {plog.high_watermark}]"
+                f" of {topic_name}-{partition}"
+            )
+        out: list[Record] = []
+        position = start
+        try:
+            while len(out) < max_records and position < plog.high_watermark:
+                result = await self._b.logs.read(plog, position, 1 << 20)
+                records = [r for r in decode_records(result.records) if r.offset >= position]
+                if not records:
+                    break
+                out.extend(records[: max_records - len(out)])
+                position = out[-1].offset + 1
+        except Exception as exc:
+            raise errors.translate(exc) from exc
+        return RecordsRead(topic=topic_name, partition=partition, records=out,
+                           next_offset=position, high_watermark=plog.high_watermark)

@@ -1,0 +1,34 @@
+"""What this agent asks of the other agents, as an interface: the Kafka front door
+implements it (`protocol.client`), so `broker/` needs no wire code of its own.
+
+REST produce hands records for partitions led elsewhere to their leader; group
+administration asks a group's coordinator wherever it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from coordinator.catalogue import Agent
+from coordinator.groups import GroupDescription
+from coordinator.offsets import CommittedOffset
+
+
+class Peers(Protocol):
+    async def produce(
+        self, agent: Agent, topic: str, partition: int, records: bytes, *, acks: int
+    ) -> int:
+        """Produce a record set at `agent`; its base offset, or a BrokerError."""
+        ...
+
+    async def describe_group(self, agent: Agent, group_id: str) -> GroupDescription | None:
+        ...
+
+    async def commit_offsets(
+        self, agent: Agent, group_id: str, offsets: list[CommittedOffset]
+    ) -> None:
+        """Commit as an admin client does; raises the coordinator's refusal as a BrokerError."""
+        ...
+
+    async def delete_group(self, agent: Agent, group_id: str) -> None:
+        ...

@@ -1,0 +1,155 @@
+"""Opening and closing what an agent stands on: the catalogue, the object store, the
+segment log and the group state machine, in the order a clean start and a graceful stop
+need. The process (`streamhouse/app.py`) drives it; it never reaches below `broker/`."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coordinator.catalogue import AgentId, Catalogue, now_ms
+from coordinator.groups import GroupCoordinator
+from coordinator.lag import group_lag
+from storage.flush import FlushPolicy
+from storage.log import LogManager, LogOptions
+from storage.metrics import CONSUMER_LAG
+from storage.objectstore import ObjectStore
+
+from .context import INTERNAL
+from .errors import translate
+from .peers import Peers
+from .service import Broker, BrokerOptions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuntimeOptions:
+    catalogue_url: str
+    objects_url: str
+    agent_id: str
+    data_dir: Path
+    lease_ttl_ms: int = 10_000
+    wal_fsync: str = "interval"
+    retention_check_seconds: float = 30.0
+    max_flushes_per_second: float = 10.0
+    max_buffer_bytes: int = 256 * 1024 * 1024
+    group_initial_rebalance_delay_ms: int = 0
+    rack: str | None = None
+    agent_group: str = "default"
+    broker: BrokerOptions = field(default_factory=BrokerOptions)
+
+
+class Runtime:
+    def __init__(self, options: RuntimeOptions) -> None:
+        self.options = options
+        self.catalogue = Catalogue.from_url(options.catalogue_url)
+        self.store = ObjectStore.from_url(options.objects_url)
+        self.logs: LogManager | None = None
+        self.groups: GroupCoordinator | None = None
+        self.broker: Broker | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.catalogue.dialect
+
+    @property
+    def objects_url(self) -> str:
+        return self.store.url
+
+    async def open(self, advertised_host: str, advertised_port: int, peers: Peers) -> Broker:
+        """Open the catalogue, replay the WAL, register the agent and start its background
+        work; the broker is ready to serve when this returns."""
+        o = self.options
+        o.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.catalogue.open()
+        agent_id = AgentId(o.agent_id)
+        await self._refuse_second_sqlite_agent(agent_id)
+        self.logs = LogManager(
+            catalogue=self.catalogue,
+            store=self.store,
+            agent_id=agent_id,
+            options=LogOptions(
+                lease_ttl_ms=o.lease_ttl_ms,
+                wal_dir=o.data_dir / "wal",
+                wal_fsync=o.wal_fsync,  # type: ignore[arg-type]
+                retention_check_seconds=o.retention_check_seconds,
+                flush=FlushPolicy(
+                    max_flushes_per_second=o.max_flushes_per_second,
+                    max_buffer_bytes=o.max_buffer_bytes,
+                ),
+            ),
+        )
+        self.logs.forward = self._forward_wal_batch
+        agent = await self.catalogue.register_agent(
+            agent_id, advertised_host, advertised_port, o.rack, o.agent_group
+        )
+        self.groups = GroupCoordinator(
+            self.catalogue.offsets,
+            initial_rebalance_delay_ms=o.group_initial_rebalance_delay_ms,
+            agent_id=agent_id,
+        )
+        self.broker = Broker(catalogue=self.catalogue, logs=self.logs,
+                             group_coordinator=self.groups, agent=agent, options=o.broker,
+                             peers=peers)
+        await self.logs.start()
+        self.groups.start()
+        return self.broker
+
+    async def advertise(self, host: str, port: int) -> None:
+        """Register the address again once the listener is bound (port 0 in tests)."""
+        assert self.broker is not None
+        o = self.options
+        self.broker.agent = await self.catalogue.register_agent(
+            AgentId(o.agent_id), host, port, o.rack, o.agent_group
+        )
+
+    async def hand_over(self) -> None:
+        """A graceful stop, first half: appends answer NOT_LEADER_OR_FOLLOWER, the buffer is
+        flushed (answering the produce requests waiting for it), the leases are released."""
+        if self.logs is not None:
+            self.logs.stop_writes()
+            await self.logs.stop()
+
+    async def close(self) -> None:
+        if self.groups is not None:
+            await self.groups.stop()
+        await self.catalogue.close()
+
+    async def export_lag(self) -> None:
+        """streamhouse_consumer_lag_records, refreshed with the throughput series."""
+        CONSUMER_LAG.clear()
+        for group_id, _ptype in await self.catalogue.offsets.list_groups():
+            for row in await group_lag(self.catalogue, group_id):
+                CONSUMER_LAG.labels(group_id, row.topic, str(row.partition)).set(row.lag)
+
+    async def _forward_wal_batch(self, topic: str, partition: int, batch: bytes) -> None:
+        """Hand a WAL batch to the agent that leads its partition now; retried for two lease TTLs."""
+        assert self.broker is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2 * self.options.lease_ttl_ms / 1000
+        while True:
+            try:
+                t = await self.broker.topics.require(INTERNAL, topic, refresh=True)
+                await self.broker.produce.forward(INTERNAL, t, partition, batch, acks=-1)
+                return
+            except Exception as exc:
+                if loop.time() >= deadline:
+                    raise translate(exc) from exc
+                await asyncio.sleep(0.5)
+
+    async def _refuse_second_sqlite_agent(self, agent_id: AgentId) -> None:
+        """SQLite is the single-agent default: a second live agent on it is refused."""
+        if self.catalogue.dialect != "sqlite":
+            return
+        ttl = self.options.lease_ttl_ms
+        recent = now_ms() - 3 * ttl
+        for other in await self.catalogue.list_agents():
+            if other.id != agent_id and other.heartbeat_at >= recent:
+                raise OSError(
+                    f"agent {other.id} ({other.host}:{other.port}) is already running on the SQLite"
+                    f" catalogue {self.options.catalogue_url}; SQLite serves one agent. Run several"
+                    " agents on PostgreSQL (--catalogue postgresql://...), or stop the other agent"
+                    f" and wait {3 * ttl // 1000} s."
+                )
+
+

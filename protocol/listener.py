@@ -1,0 +1,172 @@
+"""The Kafka listener: accept connections, frame and dispatch requests to the API modules."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from types import ModuleType
+from typing import Any
+
+import structlog
+from kio.schema.errors import ErrorCode
+from kio.schema.index import api_key_map
+
+from broker import errors
+from broker.service import Broker, BrokerOptions
+
+from . import metrics
+from .build import build
+from .codec import Request, UnsupportedApi, encode_response, response_class
+from .connection import Connection
+from .error_response import error_response
+
+log = structlog.get_logger("streamhouse.kafka")
+
+
+class KafkaListener:
+    """Accepts Kafka connections and dispatches their requests to the API modules, which
+    call the broker's operations (`broker/`). It holds no rule of its own."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self._handlers: dict[int, ModuleType] = {}
+        self.supported: dict[int, tuple[int, int]] = {}
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        from . import registry
+
+        for module in registry.MODULES:
+            for api_key, versions in module.VERSIONS.items():
+                self._handlers[api_key] = module
+                self.supported[api_key] = versions
+
+    @property
+    def options(self) -> BrokerOptions:
+        return self.broker.options
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    async def dispatch(self, request: Request, conn: Connection) -> bytes | None:
+        module = self._handlers[request.api_key]
+        name = module.__name__.rsplit(".", 1)[-1]
+        started = time.perf_counter()
+        try:
+            body = await module.handle(self, request, conn)
+            if isinstance(body, dict):
+                if name not in _COUNTS_ITS_OWN_ERRORS:
+                    _count_errors(_api_name(request.api_key), body)
+                # Checked field names: a misspelled one fails here, not silently on the wire.
+                body = build(response_class(request.api_key, request.api_version), body)
+        except Exception as exc:
+            body = self._failed(request, conn, exc)
+        metrics.REQUESTS.labels(name).inc()
+        metrics.REQUEST_LATENCY.labels(name).observe(time.perf_counter() - started)
+        if body is None:
+            return None
+        return encode_response(request.api_key, request.api_version, request.correlation_id, body)
+
+    def _failed(self, request: Request, conn: Connection, exc: Exception) -> Any:
+        """A request that failed as a whole (the catalogue down, a bug) is answered with the
+        error code of every entity it names; the connection and the other requests go on."""
+        error = errors.translate(exc)
+        if errors.is_known(exc):
+            log.warning("request_failed", peer=conn.peer, api_key=request.api_key,
+                        api_version=request.api_version, client_id=request.client_id,
+                        error=error.kafka_code.name, reason=str(exc))
+        else:
+            log.exception("handler_failed", peer=conn.peer, api_key=request.api_key,
+                          api_version=request.api_version, client_id=request.client_id)
+        body = error_response(request, error.kafka_code, error.message)
+        if body is None:
+            raise exc
+        return body
+
+    def unsupported(self, exc: UnsupportedApi) -> bytes | None:
+        """ApiVersions of an unknown version gets a v0 answer listing what we support."""
+        if exc.api_key != 18:
+            return None
+        body = build(
+            response_class(18, 0),
+            {
+                "error_code": ErrorCode.unsupported_version,
+                "api_keys": self.api_version_list(),
+            },
+        )
+        return encode_response(18, 0, exc.correlation_id, body)
+
+    def api_version_list(self) -> list[dict[str, Any]]:
+        return [
+            {"api_key": k, "min_version": lo, "max_version": hi}
+            for k, (lo, hi) in sorted(self.supported.items())
+        ]
+
+    # -- server ------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._accept, host, port, limit=1 << 20)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = Connection(
+            reader,
+            writer,
+            dispatch=self.dispatch,
+            unsupported=self.unsupported,
+            supported=self.supported,
+            max_frame_bytes=self.options.max_request_bytes,
+        )
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await conn.serve()
+        except asyncio.CancelledError:
+            # The broker is stopping: end quietly (asyncio's server callback would log a
+            # cancelled connection task as an error).
+            writer.close()
+        finally:
+            self._connections.discard(task)
+
+    def stop_listening(self) -> None:
+        """No new connections (a graceful stop); open ones are still served until `stop`."""
+        if self._server is not None:
+            self._server.close()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
+            await self._server.wait_closed()
+            self._server = None
+
+
+# The hot paths count their error codes where they set them, without a walk of the answer.
+_COUNTS_ITS_OWN_ERRORS = frozenset({"produce", "fetch"})
+
+
+@functools.cache
+def _api_name(api_key: int) -> str:
+    """`describe_groups` for DescribeGroups: the label of the error metric."""
+    return str(api_key_map.get(api_key, f"api_{api_key}"))
+
+
+def _count_errors(api: str, body: Any) -> None:
+    """Every non-zero error code of a response, at any depth (per topic, partition, group)."""
+    if isinstance(body, dict):
+        code = body.get("error_code")
+        if code:
+            metrics.REQUEST_ERRORS.labels(api, ErrorCode(code).name).inc()
+        for value in body.values():
+            if isinstance(value, (dict, list)):
+                _count_errors(api, value)
+    elif isinstance(body, list):
+        for item in body:
+            if isinstance(item, (dict, list)):
+                _count_errors(api, item)
