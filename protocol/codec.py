@@ -15,6 +15,8 @@ from kio.schema.response_header.v1.header import ResponseHeader as ResponseHeade
 from kio.serial import entity_reader, entity_writer
 from kio.static.primitive import i32
 
+from .lengths import LengthError, check_request
+
 API_VERSIONS_KEY = 18
 _PREFIX = struct.Struct(">hhi")
 
@@ -76,6 +78,11 @@ def decode_request(frame: bytes, supported: dict[int, tuple[int, int]]) -> Reque
     cls = request_class(api_key, api_version) if versions else None
     if versions is None or cls is None or not versions[0] <= api_version <= versions[1]:
         raise UnsupportedApi(api_key, api_version, correlation_id)
+    try:
+        # Before kio: it trusts announced counts, and one too large aborts the process.
+        check_request(cls, frame)
+    except LengthError as exc:
+        raise DecodeError(f"cannot decode {cls.__name__} v{api_version}: {exc}") from exc
     try:
         header, offset = _reader(cls.__header_schema__)(frame, 0)  # type: ignore[attr-defined]
         body, size = _reader(cls)(frame, offset)
