@@ -21,6 +21,9 @@ class Principal:
 
     name: str
     kind: PrincipalKind
+    # What an API key may do in its organization: admin, read-write or read-only (None:
+    # no limit, for the anonymous caller of an open agent and for the agent itself).
+    scope: str | None = None
 
     @property
     def kafka_name(self) -> str:

@@ -185,6 +185,46 @@ class TransactionalIdAuthorizationFailed(BrokerError):
     http_status, http_code = 403, "transactional_id_authorization_failed"
 
 
+# -- tenancy and authorization -------------------------------------------------------------
+
+
+class AuthenticationFailed(BrokerError):
+    kafka_code = ErrorCode.sasl_authentication_failed
+    http_status, http_code = 401, "unauthorized"
+
+
+class UnsupportedSaslMechanism(BrokerError):
+    kafka_code = ErrorCode.unsupported_sasl_mechanism
+    http_status, http_code = 400, "unsupported_sasl_mechanism"
+
+
+class NotAuthorized(BrokerError):
+    """The caller is known but may not do this (its key's scope, an ACL)."""
+
+    kafka_code = ErrorCode.cluster_authorization_failed
+    http_status, http_code = 403, "forbidden"
+
+
+class TopicAuthorizationFailed(NotAuthorized):
+    kafka_code = ErrorCode.topic_authorization_failed
+
+
+class GroupAuthorizationFailed(NotAuthorized):
+    kafka_code = ErrorCode.group_authorization_failed
+
+
+class UnknownOrganization(BrokerError):
+    http_status, http_code = 404, "not_found"
+
+
+class UnknownApiKey(BrokerError):
+    http_status, http_code = 404, "not_found"
+
+
+class AlreadyExists(BrokerError):
+    http_status, http_code = 409, "already_exists"
+
+
 _BY_CODE: dict[ErrorCode, type[BrokerError]] = {}
 for _cls in list(globals().values()):
     if isinstance(_cls, type) and issubclass(_cls, BrokerError):

@@ -28,9 +28,9 @@ from coordinator.groups import (
     SyncResult,
 )
 from coordinator.lag import PartitionLag, group_lag
-from coordinator.offsets import CommittedOffset
+from coordinator.offsets import CommittedOffset, OrgOffsets
 
-from . import errors
+from . import authorize, errors
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -69,11 +69,34 @@ class Groups:
     def __init__(self, broker: Broker) -> None:
         self._b = broker
         # group id -> (when looked up, its coordinator)
-        self._coordinators: dict[str, tuple[float, Agent]] = {}
+        self._coordinators: dict[tuple[str, str], tuple[float, Agent]] = {}
+        # One group state machine per organization: group ids are scoped by organization.
+        self._machines: dict[str, GroupCoordinator] = {}
+        self._started = False
 
-    @property
-    def _state(self) -> GroupCoordinator:
-        return self._b.group_coordinator
+    def _machine(self, ctx: RequestContext) -> GroupCoordinator:
+        machine = self._machines.get(ctx.org_id)
+        if machine is None:
+            machine = self._machines[ctx.org_id] = GroupCoordinator(
+                self._offsets(ctx),
+                initial_rebalance_delay_ms=self._b.options.group_initial_rebalance_delay_ms,
+                agent_id=self._b.agent.id,
+            )
+            if self._started:
+                machine.start()
+        return machine
+
+    def _offsets(self, ctx: RequestContext) -> OrgOffsets:
+        return OrgOffsets(self._b.catalogue.offsets, ctx.org_id)
+
+    def start(self) -> None:
+        self._started = True
+        for machine in self._machines.values():
+            machine.start()
+
+    async def stop(self) -> None:
+        for machine in self._machines.values():
+            await machine.stop()
 
     # -- placement ----------------------------------------------------------------------
 
@@ -88,29 +111,30 @@ class Groups:
         """
         cache = self._coordinators
         now = time.monotonic()
-        hit = cache.get(group_id)
+        key = (ctx.org_id, group_id)
+        hit = cache.get(key)
         if hit is not None and now - hit[0] < _COORDINATOR_CACHE_S:
             return hit[1]
         try:
-            agent = await self._lookup(group_id)
+            agent = await self._lookup(ctx, group_id)
         except errors.BrokerError:
             raise
         except Exception as exc:
             raise errors.CoordinatorUnavailable(
                 f"the coordinator of group {group_id!r} cannot be found now: {exc}") from exc
         if agent.id != self._b.agent.id:
-            self._state.forget(group_id)
+            self._machine(ctx).forget(group_id)
         if len(cache) > 10_000:  # forget old lookups of groups nobody asks about any more
             for gid in [g for g, (at, _a) in cache.items() if now - at >= _COORDINATOR_CACHE_S]:
                 del cache[gid]
-        cache[group_id] = (now, agent)
+        cache[key] = (now, agent)
         return agent
 
-    async def _lookup(self, group_id: str) -> Agent:
+    async def _lookup(self, ctx: RequestContext, group_id: str) -> Agent:
         cluster = self._b.cluster
         live = await cluster.live_agents()
         by_id = {a.id: a for a in live}
-        offsets = self._b.catalogue.offsets
+        offsets = self._offsets(ctx)
         lease = await offsets.coordinator(group_id)
         wall = int(time.time() * 1000)
         if lease is None or lease.expires_at <= wall or lease.agent_id not in by_id:
@@ -148,7 +172,7 @@ class Groups:
         require_known_member_id: bool,
     ) -> JoinResult:
         await self.require_coordinator(ctx, group_id)
-        result: JoinResult = await self._state.join(
+        result: JoinResult = await self._machine(ctx).join(
             group_id, member_id, group_instance_id=group_instance_id,
             protocol_type=protocol_type, protocols=protocols,
             session_timeout_ms=session_timeout_ms, rebalance_timeout_ms=rebalance_timeout_ms,
@@ -162,7 +186,7 @@ class Groups:
         group_instance_id: str | None, assignments: dict[str, bytes],
     ) -> SyncResult:
         await self.require_coordinator(ctx, group_id)
-        result: SyncResult = await self._state.sync(
+        result: SyncResult = await self._machine(ctx).sync(
             group_id, generation_id, member_id, group_instance_id, assignments)
         return result
 
@@ -171,13 +195,13 @@ class Groups:
         group_instance_id: str | None,
     ) -> str:
         await self.require_coordinator(ctx, group_id)
-        return str(self._state.heartbeat(group_id, generation_id, member_id, group_instance_id))
+        return str(self._machine(ctx).heartbeat(group_id, generation_id, member_id, group_instance_id))
 
     async def leave(
         self, ctx: RequestContext, group_id: str, leaving: list[tuple[str, str | None]]
     ) -> tuple[str, list[str]]:
         await self.require_coordinator(ctx, group_id)
-        error, per_member = self._state.leave(group_id, leaving)
+        error, per_member = self._machine(ctx).leave(group_id, leaving)
         return str(error), list(per_member)
 
     # -- offsets ------------------------------------------------------------------------
@@ -208,7 +232,7 @@ class Groups:
                     group_id=group_id, topic=o.topic, partition=o.partition, offset=o.offset,
                     leader_epoch=o.leader_epoch, metadata=o.metadata, commit_time=now))
         try:
-            error = await self._state.commit_offsets(
+            error = await self._machine(ctx).commit_offsets(
                 group_id, generation_id, member_id, group_instance_id, accepted)
         except Exception as exc:
             raise errors.translate(exc) from exc
@@ -222,7 +246,7 @@ class Groups:
         """The group's committed offsets: of the partitions asked, or all (topics None)."""
         await self.require_coordinator(ctx, group_id)
         try:
-            rows = await self._b.catalogue.offsets.fetch(group_id)
+            rows = await self._offsets(ctx).fetch(group_id)
         except Exception as exc:
             raise errors.translate(exc) from exc
         committed = {(o.topic, o.partition): o for o in rows}
@@ -239,17 +263,18 @@ class Groups:
     async def list_groups(self, ctx: RequestContext, states: set[str] | None = None) -> list[tuple[str, str, str]]:
         """(group id, protocol type, state) of the groups this agent coordinates (admin
         clients ask every broker and merge)."""
-        return [g for g in await self._state.list_groups(states or None)
+        return [g for g in await self._machine(ctx).list_groups(states or None)
                 if await self.is_coordinator(ctx, g[0])]
 
     async def describe(self, ctx: RequestContext, group_id: str) -> GroupDescription | None:
         await self.require_coordinator(ctx, group_id)
-        desc: GroupDescription | None = await self._state.describe(group_id)
+        desc: GroupDescription | None = await self._machine(ctx).describe(group_id)
         return desc
 
     async def delete(self, ctx: RequestContext, group_id: str) -> None:
+        authorize.require_group(ctx, "admin", group_id)
         await self.require_coordinator(ctx, group_id)
-        verdict = await self._state.delete_group(group_id)
+        verdict = await self._machine(ctx).delete_group(group_id)
         if verdict == "non_empty_group":
             raise errors.GroupNotEmpty(f"consumer group {group_id!r} has members")
         if verdict == "group_id_not_found":
@@ -260,9 +285,10 @@ class Groups:
     ) -> dict[str, ErrorCode]:
         """OffsetDelete: per topic, none or GROUP_SUBSCRIBED_TO_TOPIC (a topic the group's
         members subscribe to keeps its offsets)."""
+        authorize.require_group(ctx, "admin", group_id)
         await self.require_coordinator(ctx, group_id)
-        state = self._state
-        if (not await self._b.catalogue.offsets.group_exists(group_id)
+        state = self._machine(ctx)
+        if (not await self._offsets(ctx).group_exists(group_id)
                 and state.state_of(group_id) == EMPTY):
             raise errors.GroupIdNotFound(f"consumer group {group_id!r} does not exist")
         group = state.groups.get(group_id)
@@ -275,7 +301,7 @@ class Groups:
             if name in subscribed:
                 out[name] = ErrorCode.group_subscribed_to_topic
                 continue
-            await self._b.catalogue.offsets.delete_offsets(group_id, name, list(partitions))
+            await self._offsets(ctx).delete_offsets(group_id, name, list(partitions))
             out[name] = ErrorCode.none
         return out
 
@@ -294,13 +320,14 @@ class Groups:
 
     async def admin_describe_all(self, ctx: RequestContext) -> list[GroupDescription]:
         out = []
-        for group_id, _ptype, _state in await self._state.list_groups():
+        for group_id, _ptype, _state in await self._machine(ctx).list_groups():
             desc = await self.admin_describe(ctx, group_id)
             if desc is not None:
                 out.append(desc)
         return out
 
     async def admin_delete(self, ctx: RequestContext, group_id: str) -> None:
+        authorize.require_group(ctx, "admin", group_id)
         remote = await self._remote(ctx, group_id)
         if remote is None:
             await self.delete(ctx, group_id)
@@ -315,7 +342,7 @@ class Groups:
         if desc is not None and desc.protocol_type == "consumer":
             assigned = {t for m in desc.members for t in assignment_partitions(m.assignment)}
         try:
-            return await group_lag(self._b.catalogue, group_id, assigned)
+            return await group_lag(self._b.catalogue, group_id, assigned, ctx.org_id)
         except Exception as exc:
             raise errors.translate(exc) from exc
 
@@ -336,6 +363,7 @@ class Groups:
     ) -> list[PartitionLag]:
         """Move a group's committed offsets (earliest, latest, a specific offset clamped to the
         log, or the first at a time); the group must have no active members."""
+        authorize.require_group(ctx, "admin", group_id)
         desc = await self.admin_describe(ctx, group_id)
         state = desc.state if desc is not None else EMPTY
         if state not in (EMPTY, DEAD):
@@ -348,7 +376,7 @@ class Groups:
         if topic is not None:
             names = [topic]
         else:
-            names = sorted({c.topic for c in await self._b.catalogue.offsets.fetch(group_id)})
+            names = sorted({c.topic for c in await self._offsets(ctx).fetch(group_id)})
             if not names:
                 raise errors.InvalidRequest(f"group {group_id!r} has no offsets yet: name a topic")
         fetch = self._b.fetch

@@ -25,7 +25,7 @@ from storage import metrics as _metrics
 from storage.log import AppendResult
 from storage.partition import PartitionLog
 
-from . import errors
+from . import authorize, errors
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -96,8 +96,25 @@ class Produce:
         result = ProduceResult(topics=[])
         forwards: list[tuple[PartitionProduced, Topic, bytes]] = []
         for name, parts in writes:
-            topic = await self._b.topics.get_or_create(ctx, name)
             produced = [PartitionProduced(partition=p) for p, _r in parts]
+            if not authorize.allowed(ctx, "write"):
+                denied = errors.TopicAuthorizationFailed(
+                    f"{ctx.principal.name} ({ctx.principal.scope}) may not write to {name!r}")
+                for entry in produced:
+                    entry.error = denied
+                result.topics.append(TopicProduced(name=name, topic=None, partitions=produced))
+                if all_or_nothing:
+                    raise denied
+                continue
+            try:
+                topic = await self._b.topics.get_or_create(ctx, name)
+            except errors.NotAuthorized as exc:
+                if all_or_nothing:
+                    raise
+                for entry in produced:
+                    entry.error = exc
+                result.topics.append(TopicProduced(name=name, topic=None, partitions=produced))
+                continue
             result.topics.append(TopicProduced(name=name, topic=topic, partitions=produced))
             if topic is None:
                 for entry in produced:
@@ -131,6 +148,15 @@ class Produce:
         _metrics.PRODUCER_LATENCY.labels(str(acks)).observe(time.perf_counter() - started)
         return result
 
+    async def topic_for(self, ctx: RequestContext, name: str) -> Topic:
+        """The topic a caller may write to, created on first use (REST places its records
+        on the topic's partitions before it produces)."""
+        authorize.require_topic(ctx, "write", name)
+        topic = await self._b.topics.get_or_create(ctx, name)
+        if topic is None:
+            raise errors.UnknownTopicOrPartition(f"topic {name!r} does not exist")
+        return topic
+
     async def _admit(
         self, ctx: RequestContext, topic: Topic, entry: PartitionProduced, records: bytes | None
     ) -> PartitionLog | None:
@@ -143,7 +169,8 @@ class Produce:
         except Exception as exc:
             entry.error = errors.translate(exc)
             return None
-        refusal = await self._b.schema_policy.check(topic.name, topic.config, records)
+        refusal = await self._b.schema_policy.check(topic.org_id, topic.name, topic.config,
+                                                    records)
         if refusal is not None:
             entry.error = errors.InvalidRecord(f"schema validation failed: {refusal}",
                                                batch_index=_index_of(refusal))

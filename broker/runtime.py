@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coordinator.catalogue import AgentId, Catalogue, now_ms
-from coordinator.groups import GroupCoordinator
 from coordinator.lag import group_lag
 from storage.flush import FlushPolicy
 from storage.log import LogManager, LogOptions
@@ -20,6 +19,8 @@ from .context import INTERNAL
 from .errors import translate
 from .peers import Peers
 from .service import Broker, BrokerOptions
+from .sessions import Sessions
+from .tenants import Tenants
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,10 +34,17 @@ class RuntimeOptions:
     retention_check_seconds: float = 30.0
     max_flushes_per_second: float = 10.0
     max_buffer_bytes: int = 256 * 1024 * 1024
-    group_initial_rebalance_delay_ms: int = 0
     rack: str | None = None
     agent_group: str = "default"
     broker: BrokerOptions = field(default_factory=BrokerOptions)
+
+
+async def open_tenants(catalogue_url: str) -> tuple[Tenants, Catalogue]:
+    """The tenancy operations on a catalogue alone (`streamhouse admin` on the host, with no
+    agent running); close the catalogue when done."""
+    catalogue = Catalogue.from_url(catalogue_url)
+    await catalogue.open()
+    return Tenants(catalogue.tenants, Sessions()), catalogue
 
 
 class Runtime:
@@ -45,7 +53,6 @@ class Runtime:
         self.catalogue = Catalogue.from_url(options.catalogue_url)
         self.store = ObjectStore.from_url(options.objects_url)
         self.logs: LogManager | None = None
-        self.groups: GroupCoordinator | None = None
         self.broker: Broker | None = None
 
     @property
@@ -83,24 +90,18 @@ class Runtime:
         agent = await self.catalogue.register_agent(
             agent_id, advertised_host, advertised_port, o.rack, o.agent_group
         )
-        self.groups = GroupCoordinator(
-            self.catalogue.offsets,
-            initial_rebalance_delay_ms=o.group_initial_rebalance_delay_ms,
-            agent_id=agent_id,
-        )
-        self.broker = Broker(catalogue=self.catalogue, logs=self.logs,
-                             group_coordinator=self.groups, agent=agent, options=o.broker,
-                             peers=peers)
+        self.broker = Broker(catalogue=self.catalogue, logs=self.logs, agent=agent,
+                             options=o.broker, peers=peers)
         await self.logs.start()
-        self.groups.start()
+        self.broker.groups.start()
         return self.broker
 
-    async def advertise(self, host: str, port: int) -> None:
-        """Register the address again once the listener is bound (port 0 in tests)."""
+    async def advertise(self, host: str, port: int, listeners: dict[str, str]) -> None:
+        """Register the addresses again once the listeners are bound (port 0 in tests)."""
         assert self.broker is not None
         o = self.options
         self.broker.agent = await self.catalogue.register_agent(
-            AgentId(o.agent_id), host, port, o.rack, o.agent_group
+            AgentId(o.agent_id), host, port, o.rack, o.agent_group, listeners
         )
 
     async def hand_over(self) -> None:
@@ -111,8 +112,8 @@ class Runtime:
             await self.logs.stop()
 
     async def close(self) -> None:
-        if self.groups is not None:
-            await self.groups.stop()
+        if self.broker is not None:
+            await self.broker.groups.stop()
         await self.catalogue.close()
 
     async def export_lag(self) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coordinator.catalogue import Agent, Catalogue
-from coordinator.groups import GroupCoordinator
 from storage.log import LogManager
 
 from .cluster import Cluster
@@ -17,6 +16,8 @@ from .produce import Produce
 from .producer_ids import ProducerIds
 from .registry.service import RegistryStore
 from .schema_policy import SchemaValidator
+from .sessions import Sessions
+from .tenants import Tenants
 from .topics import Topics
 
 
@@ -26,6 +27,7 @@ class BrokerOptions:
     auto_create_topics: bool = True
     default_partitions: int = 1
     max_request_bytes: int = 100 * 1024 * 1024
+    group_initial_rebalance_delay_ms: int = 200
 
 
 class _NoPeers:
@@ -41,14 +43,12 @@ class Broker:
         *,
         catalogue: Catalogue,
         logs: LogManager,
-        group_coordinator: GroupCoordinator,
         agent: Agent,
         options: BrokerOptions,
         peers: Peers | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.logs = logs
-        self.group_coordinator = group_coordinator
         self.agent = agent
         self.options = options
         self.peers: Peers = peers if peers is not None else _NoPeers()  # type: ignore[assignment]
@@ -60,6 +60,8 @@ class Broker:
         self.groups = Groups(self)
         self.cluster = Cluster(self)
         self.producer_ids = ProducerIds(self)
+        self.sessions = Sessions()
+        self.tenants = Tenants(catalogue.tenants, self.sessions)
 
     @property
     def node_id(self) -> int:

@@ -13,7 +13,7 @@ from coordinator.catalogue import PartitionState, Topic, TopicId
 from storage.topic_config import DEFAULTS
 from storage.topic_config import validate as _validate
 
-from . import errors
+from . import authorize, errors
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -90,10 +90,7 @@ class Topics:
 
     async def get(self, ctx: RequestContext, name: str, *, refresh: bool = False) -> Topic | None:
         """The organization's topic of that name, from the agent's cache unless `refresh`."""
-        topic = await self._b.logs.topic(name, refresh=refresh)
-        if topic is None or topic.org_id != ctx.org_id:
-            return None
-        return topic
+        return await self._b.logs.topic(name, org_id=ctx.org_id, refresh=refresh)
 
     async def require(self, ctx: RequestContext, name: str, *, refresh: bool = False) -> Topic:
         topic = await self.get(ctx, name, refresh=refresh)
@@ -149,6 +146,7 @@ class Topics:
     ) -> Topic:
         """Create a topic (when only validating, the topic it would be, with a zero id). Partitions default to the broker's
         `default_partitions`; replication is the object store's, so 1-3 are accepted."""
+        authorize.require_topic(ctx, "create", name)
         reason = invalid_name(name)
         if reason:
             raise errors.InvalidTopic(reason)
@@ -186,6 +184,9 @@ class Topics:
         (as Kafka's `auto.create.topics.enable`); None when it does not exist."""
         topic = await self.get(ctx, name)
         if topic is None and self._b.options.auto_create_topics and invalid_name(name) is None:
+            # As Kafka: a topic that would be created for a caller who may not create
+            # topics answers TOPIC_AUTHORIZATION_FAILED.
+            authorize.require_topic(ctx, "create", name)
             try:
                 topic = await self.create(ctx, name)
             except errors.TopicAlreadyExists:  # created meanwhile by another request or agent
@@ -205,6 +206,7 @@ class Topics:
     ) -> Topic:
         """Change a topic's overrides: incrementally (set/delete/append/subtract, as
         IncrementalAlterConfigs and REST's PATCH), or replace them all (AlterConfigs)."""
+        authorize.require_topic(ctx, "admin", name)
         topic = await self.require(ctx, name, refresh=True)
         config = _apply(dict(topic.config), list(changes), incremental)
         checked = check_config(dict(config))
@@ -221,6 +223,7 @@ class Topics:
         self, ctx: RequestContext, name: str, count: int, *, validate_only: bool = False
     ) -> Topic:
         """Grow a topic to `count` partitions (Kafka's CreatePartitions, REST's PATCH)."""
+        authorize.require_topic(ctx, "admin", name)
         before = await self.require(ctx, name, refresh=True)
         if count <= before.partition_count:
             raise errors.InvalidPartitions(
@@ -245,6 +248,7 @@ class Topics:
 
     async def delete(self, ctx: RequestContext, name: str) -> Topic:
         """Delete a topic, its catalogue rows and then its objects."""
+        authorize.require_topic(ctx, "admin", name)
         if await self.get(ctx, name, refresh=True) is None:
             raise errors.UnknownTopicOrPartition(f"topic {name!r} does not exist")
         try:

@@ -40,13 +40,21 @@ STOP_TIMEOUT_S = 20.0
 LOG_TAIL_LINES = 200
 
 
+ADMIN_SECRET = "compat-platform-admin-secret"
+
+
 class Broker:
     def __init__(
-        self, bootstrap: str, proc: subprocess.Popen | None = None, log_path: Path | None = None
+        self, bootstrap: str, proc: subprocess.Popen | None = None, log_path: Path | None = None,
+        *, sasl_bootstrap: str | None = None, http: str | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.proc = proc
         self.log_path = log_path
+        # A SASL_PLAINTEXT listener beside the open PLAINTEXT one, and the REST API (to
+        # create organizations and keys with the platform admin's secret).
+        self.sasl_bootstrap = sasl_bootstrap
+        self.http = http
 
     def log_size(self) -> int:
         try:
@@ -136,7 +144,8 @@ def broker(request, tmp_path_factory) -> Broker:
     global _BROKER
     given = os.environ.get("STREAMHOUSE_BOOTSTRAP")
     if given:
-        b = Broker(given)
+        b = Broker(given, sasl_bootstrap=os.environ.get("STREAMHOUSE_SASL_BOOTSTRAP"),
+                   http=os.environ.get("STREAMHOUSE_HTTP"))
         _wait_ready(given, None, b)
         _BROKER = b
         yield b
@@ -148,9 +157,12 @@ def broker(request, tmp_path_factory) -> Broker:
     data_dir = work / "data"
     data_dir.mkdir()
     log_path = work / "streamhouse.log"
-    kafka_port, http_port, registry_port = _free_port(), _free_port(), _free_port()
-    while len({kafka_port, http_port, registry_port}) < 3:
-        http_port, registry_port = _free_port(), _free_port()
+    kafka_port, http_port, registry_port, sasl_port = (
+        _free_port(), _free_port(), _free_port(), _free_port())
+    while len({kafka_port, http_port, registry_port, sasl_port}) < 4:
+        http_port, registry_port, sasl_port = _free_port(), _free_port(), _free_port()
+    admin_key = work / "admin.key"
+    admin_key.write_text(ADMIN_SECRET)
     cmd = [
         exe,
         "serve",
@@ -164,10 +176,15 @@ def broker(request, tmp_path_factory) -> Broker:
         f"127.0.0.1:{http_port}",
         "--registry-listen",
         f"127.0.0.1:{registry_port}",
+        "--listeners",
+        f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "--admin-key-file",
+        str(admin_key),
     ]
     log_f = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=log_f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    b = Broker(f"127.0.0.1:{kafka_port}", proc, log_path)
+    b = Broker(f"127.0.0.1:{kafka_port}", proc, log_path,
+               sasl_bootstrap=f"127.0.0.1:{sasl_port}", http=f"http://127.0.0.1:{http_port}")
     _BROKER = b
     try:
         _wait_ready(b.bootstrap, proc, b)

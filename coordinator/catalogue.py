@@ -17,6 +17,7 @@ from typing import Any, NewType
 from .offsets import OffsetStore
 from .registry import RegistryStore
 from .sql import Driver, Session, driver_for, migrate
+from .tenants import TenantStore
 
 TopicId = NewType("TopicId", str)
 AgentId = NewType("AgentId", str)
@@ -114,6 +115,8 @@ class Agent:
     heartbeat_at: int
     bytes_written: int = 0  # since it started, as of its last heartbeat
     records_written: int = 0
+    # advertised "host:port" by security protocol (PLAINTEXT, SASL_SSL, ...)
+    listeners: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -185,6 +188,7 @@ class Catalogue:
         self.driver = driver
         self.offsets = OffsetStore(driver)
         self.registry = RegistryStore(driver)
+        self.tenants = TenantStore(driver)
 
     @classmethod
     def from_url(cls, url: str) -> Catalogue:
@@ -213,8 +217,11 @@ class Catalogue:
         port: int,
         rack: str | None = None,
         group: str = "default",
+        listeners: dict[str, str] | None = None,
     ) -> Agent:
         now = now_ms()
+        listeners = listeners or {}
+        advertised = json.dumps(listeners, sort_keys=True)
         async with self.driver.transaction() as tx:
             if tx.dialect == "postgresql":  # agents starting together must not share a broker id
                 await tx.execute("SELECT pg_advisory_xact_lock(7282)")
@@ -225,8 +232,8 @@ class Catalogue:
                 nxt = await tx.fetchrow("SELECT COALESCE(MAX(broker_id), 0) + 1 FROM agents")
                 broker_id = int(nxt[0]) if nxt else 1
                 await tx.execute(
-                    "INSERT INTO agents (id, broker_id, host, port, rack, agent_group, started_at, heartbeat_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO agents (id, broker_id, host, port, rack, agent_group, started_at,"
+                    " heartbeat_at, listeners) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     agent_id,
                     broker_id,
                     host,
@@ -235,18 +242,20 @@ class Catalogue:
                     group,
                     now,
                     now,
+                    advertised,
                 )
             else:
                 broker_id = int(row[0])
                 await tx.execute(
                     "UPDATE agents SET host = $2, port = $3, rack = $4, agent_group = $5,"
-                    " started_at = $6, heartbeat_at = $6 WHERE id = $1",
+                    " started_at = $6, heartbeat_at = $6, listeners = $7 WHERE id = $1",
                     agent_id,
                     host,
                     port,
                     rack,
                     group,
                     now,
+                    advertised,
                 )
         return Agent(
             id=agent_id,
@@ -257,6 +266,7 @@ class Catalogue:
             group=group,
             started_at=now,
             heartbeat_at=now,
+            listeners=listeners,
         )
 
     async def heartbeat(
@@ -278,7 +288,7 @@ class Catalogue:
     async def list_agents(self) -> list[Agent]:
         rows = await self.driver.fetch(
             "SELECT id, broker_id, host, port, rack, agent_group, started_at, heartbeat_at,"
-            " bytes_written, records_written FROM agents ORDER BY broker_id"
+            " bytes_written, records_written, listeners FROM agents ORDER BY broker_id"
         )
         return [
             Agent(
@@ -292,6 +302,7 @@ class Catalogue:
                 heartbeat_at=int(r[7]),
                 bytes_written=int(r[8]),
                 records_written=int(r[9]),
+                listeners=json.loads(r[10] or "{}"),
             )
             for r in rows
         ]

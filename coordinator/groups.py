@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from .offsets import CommittedOffset, NotCoordinator, OffsetStore
+from .offsets import CommittedOffset, NotCoordinator, OrgOffsets
 
 log = structlog.get_logger("streamhouse.groups")
 
@@ -108,7 +108,7 @@ class GroupDescription:
 class GroupCoordinator:
     def __init__(
         self,
-        offsets: OffsetStore,
+        offsets: OrgOffsets,
         *,
         initial_rebalance_delay_ms: int = 200,
         clock: Callable[[], float] = time.monotonic,

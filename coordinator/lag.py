@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .catalogue import Catalogue
+from .catalogue import DEFAULT_ORG, Catalogue, OrgId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,7 +23,7 @@ class PartitionLag:
 
 
 async def group_lag(
-    catalogue: Catalogue, group_id: str, assigned: Iterable[str] = ()
+    catalogue: Catalogue, group_id: str, assigned: Iterable[str] = (), org_id: str = DEFAULT_ORG
 ) -> list[PartitionLag]:
     """Lag of every partition of every topic the group has committed offsets for, and of
     the `assigned` topics (its members' assignment: a group that has not committed yet).
@@ -31,13 +31,13 @@ async def group_lag(
     With no commit on a partition of such a topic, the lag counts from the log start
     (what an `earliest` consumer would still have to read).
     """
-    committed = await catalogue.offsets.fetch(group_id)
+    committed = await catalogue.offsets.fetch(group_id, None, org_id)
     by_topic: dict[str, dict[int, int]] = {name: {} for name in assigned}
     for c in committed:
         by_topic.setdefault(c.topic, {})[c.partition] = c.offset
     out: list[PartitionLag] = []
     for name, offsets in sorted(by_topic.items()):
-        topic = await catalogue.get_topic(name)
+        topic = await catalogue.get_topic(name, OrgId(org_id))
         if topic is None:
             continue
         for p in await catalogue.list_partitions(topic.id):
@@ -57,5 +57,5 @@ async def group_lag(
     return out
 
 
-async def total_lag(catalogue: Catalogue, group_id: str) -> int:
-    return sum(p.lag for p in await group_lag(catalogue, group_id))
+async def total_lag(catalogue: Catalogue, group_id: str, org_id: str = DEFAULT_ORG) -> int:
+    return sum(p.lag for p in await group_lag(catalogue, group_id, (), org_id))

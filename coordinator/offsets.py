@@ -244,3 +244,39 @@ class OffsetStore:
                     topic,
                     p,
                 )
+
+
+class OrgOffsets:
+    """The offset store as one organization sees it: every call scoped to its org id."""
+
+    def __init__(self, store: OffsetStore, org_id: str) -> None:
+        self.store = store
+        self.org_id = org_id
+
+    async def ensure_group(self, group_id: str, protocol_type: str, now: int) -> None:
+        await self.store.ensure_group(group_id, protocol_type, now, self.org_id)
+
+    async def coordinator(self, group_id: str) -> GroupLease | None:
+        return await self.store.coordinator(group_id, self.org_id)
+
+    async def claim(self, group_id: str, candidate: str, ttl_ms: int) -> GroupLease:
+        return await self.store.claim(group_id, candidate, ttl_ms, self.org_id)
+
+    async def list_groups(self) -> list[tuple[str, str]]:
+        return await self.store.list_groups(self.org_id)
+
+    async def group_exists(self, group_id: str) -> bool:
+        return await self.store.group_exists(group_id, self.org_id)
+
+    async def delete_group(self, group_id: str) -> bool:
+        return await self.store.delete_group(group_id, self.org_id)
+
+    async def commit(self, group_id: str, offsets: list[CommittedOffset], *,
+                     coordinator: str | None = None) -> None:
+        await self.store.commit(group_id, offsets, coordinator=coordinator, org_id=self.org_id)
+
+    async def fetch(self, group_id: str, topic: str | None = None) -> list[CommittedOffset]:
+        return await self.store.fetch(group_id, topic, self.org_id)
+
+    async def delete_offsets(self, group_id: str, topic: str, partitions: list[int]) -> None:
+        await self.store.delete_offsets(group_id, topic, partitions, self.org_id)

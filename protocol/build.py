@@ -111,7 +111,7 @@ def _kind(nested: type | None, array: bool, kafka_type: str | None) -> int:
         return _ARRAY
     if kafka_type == "error_code":
         return _ERROR_CODE
-    if kafka_type == "timedelta_i32":
+    if kafka_type in ("timedelta_i32", "timedelta_i64"):
         return _TIMEDELTA
     return _PLAIN
 

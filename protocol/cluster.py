@@ -17,11 +17,23 @@ ALL_CLUSTER_OPERATIONS = 0b1111111111100  # authorization is not enforced yet
 UNKNOWN_OPERATIONS = -2147483648
 
 
-def brokers(live: list[Agent], id_field: str = "broker_id") -> list[dict[str, Any]]:
-    """The live agents as brokers; Metadata names their id `node_id`, DescribeCluster
-    `broker_id`."""
-    return [{id_field: a.broker_id, "host": a.host, "port": a.port, "rack": a.rack}
-            for a in live]
+def address(agent: Agent, protocol: str) -> tuple[str, int]:
+    """Where a client of a listener of this security protocol reaches `agent`."""
+    advertised = agent.listeners.get(protocol)
+    if advertised is None:
+        return agent.host, agent.port
+    host, _, port = advertised.rpartition(":")
+    return host, int(port)
+
+
+def brokers(live: list[Agent], protocol: str, id_field: str = "broker_id") -> list[dict[str, Any]]:
+    """The live agents as brokers, at the address of the client's listener; Metadata names
+    their id `node_id`, DescribeCluster `broker_id`."""
+    out = []
+    for a in live:
+        host, port = address(a, protocol)
+        out.append({id_field: a.broker_id, "host": host, "port": port, "rack": a.rack})
+    return out
 
 
 async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> dict[str, Any]:
@@ -33,7 +45,7 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
         "error_code": 0,
         "cluster_id": kafka.broker.cluster.cluster_id,
         "controller_id": live[0].broker_id,
-        "brokers": brokers(live),
+        "brokers": brokers(live, conn.protocol),
         "cluster_authorized_operations": ops,
         "endpoint_type": getattr(request.body, "endpoint_type", 1),
     }

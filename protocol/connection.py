@@ -8,12 +8,16 @@ that cannot be trusted closes this connection only.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 
 from broker.context import ANONYMOUS, OrgId, Principal, RequestContext
+from broker.credentials import ScramServer
+from broker.sessions import Session, Sessions
+from broker.tenants import Login
 from broker.types import DEFAULT_ORG
 
 from . import metrics
@@ -23,6 +27,7 @@ from .framing import FrameError, FrameReader
 log = structlog.get_logger("streamhouse.kafka")
 
 MAX_IN_FLIGHT = 128
+_BEFORE_AUTH = frozenset({18, 17, 36})  # ApiVersions, SaslHandshake, SaslAuthenticate
 
 Handler = Callable[[Request, "Connection"], Awaitable[Any]]
 
@@ -37,6 +42,8 @@ class Connection:
         unsupported: Callable[[UnsupportedApi], bytes | None],
         supported: dict[int, tuple[int, int]],
         max_frame_bytes: int,
+        protocol: str = "PLAINTEXT",
+        sessions: Sessions | None = None,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -54,6 +61,44 @@ class Connection:
         # while no credentials are configured.
         self.principal: Principal = ANONYMOUS
         self.org_id: OrgId = DEFAULT_ORG
+        self.protocol = protocol  # the listener's security protocol
+        self.sasl_enabled = protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+        self.sasl_mechanism: str | None = None
+        self.scram: tuple[ScramServer, Login | None] | None = None  # a SCRAM exchange under way
+        self.login: Login | None = None
+        self.session_deadline: float | None = None  # monotonic; re-authenticate before (KIP-368)
+        self.closing_after_response = False  # a failed login: answer, then close
+        self._sessions = sessions
+        self._session: Session | None = None
+
+    def authenticated(self, login: Login, lifetime_ms: int) -> None:
+        self.login = login
+        self.principal = login.principal
+        self.org_id = login.org_id
+        self.session_deadline = time.monotonic() + lifetime_ms / 1000 if lifetime_ms > 0 else None
+        if self._sessions is not None:
+            if self._session is not None:
+                self._sessions.discard(self._session)
+            self._session = Session(org_id=login.org_id, principal=login.principal.name,
+                                    close=self.end_session)
+            self._sessions.add(self._session)
+
+    def end_session(self, reason: str) -> None:
+        """Close this connection now (its key was revoked, its organization suspended)."""
+        log.info("connection_closed", peer=self.peer, principal=self.principal.name,
+                 org=self.org_id, reason=reason)
+        self.closing = True
+        self.writer.close()
+
+    def _refuse_before_auth(self, request: Request) -> str | None:
+        """Why this request may not run on this connection now (None: it may)."""
+        if not self.sasl_enabled or request.api_key in _BEFORE_AUTH:
+            return None
+        if self.login is None:
+            return "request before authentication"
+        if self.session_deadline is not None and time.monotonic() > self.session_deadline:
+            return "session expired without re-authentication"
+        return None
 
     def context(self, request: Request) -> RequestContext:
         return RequestContext(principal=self.principal, org_id=self.org_id, door="kafka",
@@ -73,6 +118,8 @@ class Connection:
             except (ConnectionError, asyncio.CancelledError):
                 pass
             self.writer.close()
+            if self._sessions is not None and self._session is not None:
+                self._sessions.discard(self._session)
             metrics.CONNECTIONS.dec()
 
     async def _read_requests(self) -> None:
@@ -110,6 +157,12 @@ class Connection:
                     log.warning("malformed_request", peer=self.peer, error=str(exc))
                     self.closing = True
                     return
+                refused = self._refuse_before_auth(request)
+                if refused is not None:
+                    log.warning("connection_refused", peer=self.peer, reason=refused,
+                                api_key=request.api_key, client_id=request.client_id)
+                    self.closing = True
+                    return
                 task = asyncio.create_task(self._handle(request))
                 await self._responses.put(task)
 
@@ -141,6 +194,11 @@ class Connection:
                 return
             if data is not None:
                 self.writer.write(data)
+                if self.closing_after_response:  # a failed login: the answer, then the end
+                    self.closing = True
+                    await self.writer.drain()
+                    self.writer.close()
+                    return
                 if self.writer.transport.get_write_buffer_size() > 1 << 20:
                     await self.writer.drain()
 

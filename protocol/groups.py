@@ -11,6 +11,8 @@ from kio.schema.errors import ErrorCode
 from broker import errors
 from broker.groups import OffsetToCommit, code
 
+from .cluster import address
+
 if TYPE_CHECKING:
     from .codec import Request
     from .connection import Connection
@@ -74,7 +76,8 @@ async def find_coordinator(kafka: KafkaListener, request: Request, conn: Connect
         entry: dict[str, Any] = {"key": k, "error_code": 0, "error_message": None}
         try:
             agent = await kafka.broker.groups.coordinator_for(ctx, k)
-            entry.update(node_id=agent.broker_id, host=agent.host, port=agent.port)
+            host, port = address(agent, conn.protocol)
+            entry.update(node_id=agent.broker_id, host=host, port=port)
         except errors.BrokerError as exc:
             entry.update(node_id=-1, host="", port=-1, error_code=exc.kafka_code,
                          error_message=exc.message)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ssl
 import time
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -20,19 +22,30 @@ from .build import build
 from .codec import Request, UnsupportedApi, encode_response, response_class
 from .connection import Connection
 from .error_response import error_response
+from .sasl import FailedLogins
 
 log = structlog.get_logger("streamhouse.kafka")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Endpoint:
+    protocol: str  # PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL
+    host: str
+    port: int
+    ssl: ssl.SSLContext | None = None
 
 
 class KafkaListener:
     """Accepts Kafka connections and dispatches their requests to the API modules, which
     call the broker's operations (`broker/`). It holds no rule of its own."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, *, reauth_ms: int = 0) -> None:
         self.broker = broker
+        self.options_reauth_ms = reauth_ms  # KIP-368 session lifetime (0: the key's own)
+        self.failed_logins = FailedLogins()
         self._handlers: dict[int, ModuleType] = {}
         self.supported: dict[int, tuple[int, int]] = {}
-        self._server: asyncio.Server | None = None
+        self._servers: list[tuple[Endpoint, asyncio.Server]] = []
         self._connections: set[asyncio.Task[None]] = set()
         from . import registry
 
@@ -104,14 +117,27 @@ class KafkaListener:
     # -- server ------------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(self._accept, host, port, limit=1 << 20)
+        """One PLAINTEXT listener (tests, tools)."""
+        await self.start_endpoints([Endpoint(protocol="PLAINTEXT", host=host, port=port)])
+
+    async def start_endpoints(self, endpoints: list[Endpoint]) -> None:
+        for ep in endpoints:
+            server = await asyncio.start_server(
+                functools.partial(self._accept, ep), ep.host, ep.port, limit=1 << 20,
+                ssl=ep.ssl)
+            self._servers.append((ep, server))
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        """The port of the first listener."""
+        return self.ports()[self._servers[0][0].protocol]
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def ports(self) -> dict[str, int]:
+        return {ep.protocol: int(s.sockets[0].getsockname()[1]) for ep, s in self._servers}
+
+    async def _accept(
+        self, ep: Endpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         conn = Connection(
             reader,
             writer,
@@ -119,6 +145,8 @@ class KafkaListener:
             unsupported=self.unsupported,
             supported=self.supported,
             max_frame_bytes=self.options.max_request_bytes,
+            protocol=ep.protocol,
+            sessions=self.broker.sessions,
         )
         task = asyncio.current_task()
         assert task is not None
@@ -134,17 +162,18 @@ class KafkaListener:
 
     def stop_listening(self) -> None:
         """No new connections (a graceful stop); open ones are still served until `stop`."""
-        if self._server is not None:
-            self._server.close()
+        for _ep, server in self._servers:
+            server.close()
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
-            await self._server.wait_closed()
-            self._server = None
+        for _ep, server in self._servers:
+            server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        for _ep, server in self._servers:
+            await server.wait_closed()
+        self._servers = []
 
 
 # The hot paths count their error codes where they set them, without a walk of the answer.

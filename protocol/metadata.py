@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
+from broker import errors
 from broker.context import RequestContext
 from broker.topics import invalid_name
 from broker.types import Agent, Topic
@@ -64,21 +65,25 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
         for wanted in requested:
             name = wanted.name
             topic = None
+            code = ErrorCode.unknown_topic_or_partition
             if name is None and getattr(wanted, "topic_id", None) is not None:
                 topic = await b.topics.by_id(ctx, wanted.topic_id.hex)
             elif name is not None:
-                topic = await (b.topics.get_or_create(ctx, name) if allow_auto
-                               else b.topics.get(ctx, name))
+                try:
+                    topic = await (b.topics.get_or_create(ctx, name) if allow_auto
+                                   else b.topics.get(ctx, name))
+                except errors.NotAuthorized as exc:
+                    code = exc.kafka_code
             if topic is None:
-                code = (ErrorCode.invalid_topic_exception if name and invalid_name(name)
-                        else ErrorCode.unknown_topic_or_partition)
+                if name and invalid_name(name):
+                    code = ErrorCode.invalid_topic_exception
                 topics.append({"error_code": code, "name": name, "partitions": [],
                                "topic_id": getattr(wanted, "topic_id", None)})
                 continue
             topics.append(await topic_entry(kafka, ctx, topic, live))
     return {
         "throttle_time": 0,
-        "brokers": brokers(live, "node_id"),
+        "brokers": brokers(live, conn.protocol, "node_id"),
         "cluster_id": b.cluster.cluster_id,
         "controller_id": live[0].broker_id,
         "topics": topics,

@@ -10,6 +10,7 @@ from . import (
     metadata,
     produce,
     producer_ids,
+    sasl,
     topics_admin,
 )
 
@@ -24,4 +25,5 @@ MODULES = (
     cluster,
     producer_ids,
     groups,
+    sasl,
 )

@@ -19,9 +19,11 @@ from pathlib import Path
 import structlog
 
 from coordinator.catalogue import (
+    DEFAULT_ORG,
     AgentId,
     Catalogue,
     Chunk,
+    OrgId,
     PartitionState,
     ProducerState,
     Topic,
@@ -108,7 +110,7 @@ class LogManager:
         )
         self._logs: dict[tuple[TopicId, int], PartitionLog] = {}
         self._opening: dict[tuple[TopicId, int], asyncio.Task[PartitionLog]] = {}
-        self._topics: dict[str, Topic] = {}
+        self._topics: dict[tuple[OrgId, str], Topic] = {}  # names are per organization
         self._tasks: list[asyncio.Task[None]] = []
         self.solo = True  # no other live agent: take free partitions on first use
         self.stopping = False  # a graceful stop began: lead nothing, take no lease
@@ -175,25 +177,28 @@ class LogManager:
 
     # -- topics ------------------------------------------------------------------------
 
-    async def topic(self, name: str, *, refresh: bool = False) -> Topic | None:
-        topic = None if refresh else self._topics.get(name)
+    async def topic(
+        self, name: str, *, org_id: OrgId = DEFAULT_ORG, refresh: bool = False
+    ) -> Topic | None:
+        key = (org_id, name)
+        topic = None if refresh else self._topics.get(key)
         if topic is None:
-            topic = await self.catalogue.get_topic(name)
+            topic = await self.catalogue.get_topic(name, org_id)
             if topic is not None:
-                self._topics[name] = topic
+                self._topics[key] = topic
             else:
-                self._topics.pop(name, None)
+                self._topics.pop(key, None)
         return topic
 
     def forget_topic(self, topic: Topic) -> None:
-        self._topics.pop(topic.name, None)
+        self._topics.pop((topic.org_id, topic.name), None)
         for key in [k for k in self._logs if k[0] == topic.id]:
             del self._logs[key]
             with contextlib.suppress(KeyError):
                 metrics.LEASE_EPOCH.remove(topic.name, str(key[1]))
 
     def update_topic(self, topic: Topic) -> None:
-        self._topics[topic.name] = topic
+        self._topics[(topic.org_id, topic.name)] = topic
         settings = TopicSettings.of(topic.config)
         for (tid, _p), plog in self._logs.items():
             if tid == topic.id:
@@ -380,7 +385,7 @@ class LogManager:
         topic = await self.catalogue.get_topic_by_id(topic_id)
         if topic is None:
             return None
-        self._topics[topic.name] = topic
+        self._topics[(topic.org_id, topic.name)] = topic
         if current is not None:
             del self._logs[current.key]
         plog = await self.partition(topic, partition, lead=True)
@@ -767,7 +772,7 @@ class LogManager:
             if topic is None:
                 skipped += 1
                 continue
-            self._topics[topic.name] = topic
+            self._topics[(topic.org_id, topic.name)] = topic
             plog = await self.partition(topic, entry.partition)
             headers = scan_headers(entry.batch)
             if not headers:

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 
 import structlog
 
-from broker.context import RequestContext
 from broker.runtime import Runtime, RuntimeOptions
 from broker.service import Broker, BrokerOptions
 from protocol.client import KafkaPeers
-from protocol.listener import KafkaListener
+from protocol.listener import Endpoint, KafkaListener
 
 from .api.app import HttpServer, create_app
 from .api.series import ThroughputSeries
-from .config import Settings, split_host_port
+from .config import Settings, advertised_listeners, kafka_listeners, split_host_port
 from .registry.app import create_registry_app
 
 log = structlog.get_logger("streamhouse")
@@ -36,7 +36,6 @@ class Agent:
             retention_check_seconds=s.retention_check_seconds,
             max_flushes_per_second=s.max_flushes_per_second,
             max_buffer_bytes=s.max_buffer_bytes,
-            group_initial_rebalance_delay_ms=s.group_initial_rebalance_delay_ms,
             rack=s.rack,
             agent_group=s.agent_group,
             broker=BrokerOptions(
@@ -44,6 +43,7 @@ class Agent:
                 auto_create_topics=s.auto_create_topics,
                 default_partitions=s.default_partitions,
                 max_request_bytes=s.max_request_bytes,
+                group_initial_rebalance_delay_ms=s.group_initial_rebalance_delay_ms,
             ),
         ))
         self.broker: Broker | None = None
@@ -54,17 +54,35 @@ class Agent:
 
     async def start(self) -> None:
         s = self.settings
-        host, port = split_host_port(s.kafka_listen)
+        specs = kafka_listeners(s)
+        first = specs[0]
+        host, port = first.host, first.port
         advertised_host = s.advertised_host or (
             host if host not in ("0.0.0.0", "::") else "localhost"
         )
         self.broker = await self.runtime.open(advertised_host, s.advertised_port or port,
                                               KafkaPeers())
-        self.listener = KafkaListener(self.broker)
-        await self.listener.start(host, port)
-        if port == 0 and not s.advertised_port:
-            # The advertised port is known only once the listener is bound (port 0 in tests).
-            await self.runtime.advertise(advertised_host, self.listener.port)
+        if s.admin_key_file is not None:
+            secret = s.admin_key_file.read_text().strip()
+            if len(secret) < 16:
+                raise OSError(f"{s.admin_key_file}: the platform admin's secret needs at least"
+                              " 16 characters")
+            self.broker.tenants.admin_secret = secret
+        tls = self._tls_context()
+        self.listener = KafkaListener(self.broker, reauth_ms=s.connections_max_reauth_ms)
+        await self.listener.start_endpoints([
+            Endpoint(protocol=x.protocol, host=x.host, port=x.port, ssl=tls if x.tls else None)
+            for x in specs])
+        # The advertised ports are known once the listeners are bound (port 0 in tests).
+        bound = self.listener.ports()
+        given = advertised_listeners(s)
+        listeners = {}
+        for x in specs:
+            h, p = given.get(x.protocol, (advertised_host if x is first else (
+                x.host if x.host not in ("0.0.0.0", "::") else advertised_host), bound[x.protocol]))
+            listeners[x.protocol] = f"{h}:{p}"
+        await self.runtime.advertise(advertised_host, s.advertised_port or bound[first.protocol],
+                                     listeners)
         http_host, http_port = split_host_port(s.http_listen)
         self.series = ThroughputSeries(on_sample=self.runtime.export_lag)
         self.series.start()
@@ -73,7 +91,7 @@ class Agent:
         await self.http.start()
         if s.registry_listen not in ("", "off"):
             reg_host, reg_port = split_host_port(s.registry_listen)
-            self.registry_http = HttpServer(create_registry_app(self.broker.registry_store),
+            self.registry_http = HttpServer(create_registry_app(self.broker.registry_store, self.broker),
                                             reg_host, reg_port)
             await self.registry_http.start()
         agent = self.broker.agent
@@ -110,14 +128,18 @@ class Agent:
         await self.runtime.close()
         log.info("stopped")
 
+    def _tls_context(self) -> ssl.SSLContext | None:
+        s = self.settings
+        if s.tls_cert is None or s.tls_key is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(s.tls_cert, s.tls_key)
+        return context
+
     def require_broker(self) -> Broker:
         if self.broker is None:
             raise RuntimeError("the agent is not started")
         return self.broker
-
-    def context(self, *, client_id: str = "", peer: str = "") -> RequestContext:
-        """Who an HTTP request is: anonymous in the default organization until HTTP logins."""
-        return RequestContext.anonymous("rest", client_id=client_id, peer=peer)
 
     async def ready(self) -> dict[str, str]:
         return await self.require_broker().cluster.ready()

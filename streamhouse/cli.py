@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from . import config
+from . import admin, config
 from .logging import configure
 
 
@@ -20,7 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run an agent (embedded default: everything under ./data)",
                            allow_abbrev=False)
     config.add_arguments(serve)
+    admin.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "admin":
+        return admin.run(args)
     try:
         settings = config.load(args)
     except (ValueError, OSError) as exc:

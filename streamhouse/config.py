@@ -35,6 +35,18 @@ class Settings:
     group_initial_rebalance_delay_ms: int = 200
     retention_check_seconds: float = 30.0
     cors_origins: str | None = None
+    # Extra Kafka listeners, comma-separated PROTOCOL://HOST:PORT with PROTOCOL one of
+    # PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL (kafka_listen stays the PLAINTEXT one; "off"
+    # turns it off).
+    listeners: str | None = None
+    # What clients are told to connect to, per protocol (PROTOCOL://HOST:PORT, comma-separated).
+    advertised_listeners: str | None = None
+    tls_cert: Path | None = None  # PEM certificate (chain) for SSL and SASL_SSL, and HTTPS
+    tls_key: Path | None = None  # its PEM private key
+    # A file holding the platform admin's secret: with it, logins are required (SASL on the
+    # SASL listeners, API keys on HTTP); without it, every port is open as before.
+    admin_key_file: Path | None = None
+    connections_max_reauth_ms: int = 0  # KIP-368: 0 lets sessions last as long as their key
     log_format: str = "auto"
     log_level: str = "info"
 
@@ -56,6 +68,56 @@ class Settings:
         agent = f"agent-{uuid.uuid4().hex[:8]}"
         path.write_text(agent + "\n")
         return agent
+
+
+PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListenerSpec:
+    protocol: str
+    host: str
+    port: int
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def sasl(self) -> bool:
+        return self.protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+
+def _listener_list(value: str | None, what: str) -> list[ListenerSpec]:
+    out = []
+    for item in (value or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        protocol, sep, address = item.partition("://")
+        if not sep or protocol not in PROTOCOLS:
+            raise ValueError(f"{what}: expected PROTOCOL://HOST:PORT with PROTOCOL one of"
+                             f" {', '.join(PROTOCOLS)}, got {item!r}")
+        host, port = split_host_port(address)
+        out.append(ListenerSpec(protocol=protocol, host=host, port=port))
+    return out
+
+
+def kafka_listeners(settings: Settings) -> list[ListenerSpec]:
+    """The Kafka listeners: kafka_listen as PLAINTEXT (unless "off"), then `listeners`."""
+    specs = []
+    if settings.kafka_listen != "off":
+        host, port = split_host_port(settings.kafka_listen)
+        specs.append(ListenerSpec(protocol="PLAINTEXT", host=host, port=port))
+    specs += _listener_list(settings.listeners, "listeners")
+    if len({s.protocol for s in specs}) != len(specs):
+        raise ValueError("listeners: one listener per protocol")
+    return specs
+
+
+def advertised_listeners(settings: Settings) -> dict[str, tuple[str, int]]:
+    return {s.protocol: (s.host, s.port)
+            for s in _listener_list(settings.advertised_listeners, "advertised-listeners")}
 
 
 def split_host_port(value: str) -> tuple[str, int]:
@@ -134,7 +196,15 @@ def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Set
         raise ValueError("max-flushes-per-second must be positive")
     if settings.max_buffer_bytes <= 0:
         raise ValueError("max-buffer-bytes must be positive")
-    split_host_port(settings.kafka_listen)
+    if settings.kafka_listen != "off":
+        split_host_port(settings.kafka_listen)
+    specs = kafka_listeners(settings)
+    if not specs:
+        raise ValueError("no Kafka listener: set kafka-listen or listeners")
+    if any(s.tls for s in specs) and not (settings.tls_cert and settings.tls_key):
+        raise ValueError("SSL and SASL_SSL listeners need --tls-cert and --tls-key")
+    if any(s.sasl for s in specs) and settings.admin_key_file is None:
+        raise ValueError("SASL listeners need --admin-key-file (the platform admin's secret)")
     split_host_port(settings.http_listen)
     if settings.registry_listen not in ("", "off"):
         split_host_port(settings.registry_listen)

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from . import cluster, errors, groups, models, records, topics
+from . import cluster, errors, groups, models, records, tenants, topics
+from .auth import context_of
 
 if TYPE_CHECKING:
     from ..app import Agent
@@ -31,7 +32,7 @@ def create_app(agent: Agent, cors_origins: list[str] | None = None) -> FastAPI:
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
     errors.install(app)
-    for module in (topics, records, groups, cluster):
+    for module in (topics, records, groups, cluster, tenants):
         app.include_router(module.router)
 
     base_openapi = app.openapi
@@ -47,7 +48,11 @@ def create_app(agent: Agent, cors_origins: list[str] | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        # With logins on, the agent's metrics are the platform's: its admin only.
+        ctx = await context_of(agent.require_broker(), request)
+        if agent.require_broker().tenants.enabled:
+            agent.require_broker().tenants.require_platform_admin(ctx)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -9,6 +9,8 @@ from fastapi import Request
 from broker.context import RequestContext
 from broker.service import Broker
 
+from .auth import context_of
+
 if TYPE_CHECKING:
     from ..app import Agent
 
@@ -22,7 +24,5 @@ async def broker(request: Request) -> Broker:
 
 
 async def context(request: Request) -> RequestContext:
-    client = request.client
-    peer = f"{client.host}:{client.port}" if client is not None else ""
-    a = cast("Agent", request.app.state.agent)
-    return a.context(client_id=request.headers.get("user-agent", ""), peer=peer)
+    """Who is calling (401 when logins are on and the credentials are missing or wrong)."""
+    return await context_of(cast("Agent", request.app.state.agent).require_broker(), request)

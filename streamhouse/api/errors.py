@@ -79,5 +79,7 @@ def install(app: FastAPI) -> None:
 
 def _broker_error(exc: BrokerError) -> JSONResponse:
     headers = {"Retry-After": "1"} if exc.retriable and exc.http_status == 503 else None
+    if exc.http_status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="streamhouse", Basic realm="streamhouse"'}
     return JSONResponse({"error": exc.http_code, "message": exc.message},
                         status_code=exc.http_status, headers=headers)

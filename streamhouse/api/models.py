@@ -253,3 +253,44 @@ class Ready(BaseModel):
     status: str
     catalogue: str
     objects: str
+
+
+class OrganizationCreate(BaseModel):
+    slug: str = Field(min_length=1, max_length=63, examples=["acme"])
+    name: str | None = None
+    plan: str = "free"
+
+
+class OrganizationUpdate(BaseModel):
+    name: str | None = None
+    plan: str | None = None
+    status: Literal["active", "suspended"] | None = None
+
+
+class Organization(BaseModel):
+    id: str
+    slug: str
+    name: str
+    plan: str
+    status: str
+    created_at: int
+
+
+class ApiKeyCreate(BaseModel):
+    scope: Literal["admin", "read-write", "read-only"] = "read-write"
+    description: str = ""
+    expires_at: int | None = Field(default=None, description="ms since the epoch")
+
+
+class ApiKey(BaseModel):
+    id: str = Field(description="the public key id: the SASL username and the Basic user")
+    org_id: str
+    scope: str
+    description: str
+    created_at: int
+    expires_at: int | None
+    revoked: bool
+
+
+class ApiKeyCreated(ApiKey):
+    secret: str = Field(description="shown once: it is kept only as a salted hash")

@@ -104,9 +104,7 @@ async def produce(
 ) -> Response:
     """Write one record or a batch: body `ProduceRequest` (schema below)."""
     body = await _produce_body(request)
-    topic = await b.topics.get_or_create(ctx, body["topic"])
-    if topic is None:
-        raise errors.UnknownTopicOrPartition(f"topic {body['topic']!r} does not exist")
+    topic = await b.produce.topic_for(ctx, body["topic"])
     now = int(time.time() * 1000)
     count = topic.partition_count
     by_partition: dict[int, tuple[list[int], list[Row]]] = {}  # record indexes and rows

@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from broker import errors
 from broker.registry.service import (
     COMPATIBILITY_LEVELS,
     GLOBAL,
@@ -22,6 +23,9 @@ from broker.registry.service import (
     schema_not_found,
     schema_types,
 )
+from broker.service import Broker
+from broker.types import DEFAULT_ORG
+from streamhouse.api.auth import login_of
 
 log = structlog.get_logger("streamhouse.registry")
 
@@ -47,10 +51,27 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def create_registry_app(store: RegistryStore) -> FastAPI:
+def create_registry_app(store: RegistryStore, broker: Broker | None = None) -> FastAPI:
     app = FastAPI(title="StreamHouse Schema Registry", version="0.1.0",
                   description="Confluent Schema Registry compatible API", default_response_class=RegistryJSON)
     reg = Registry(store)
+
+    @app.middleware("http")
+    async def logins(request: Request, call_next: Any) -> Any:
+        """With logins on, Bearer or Basic credentials (Confluent's basic.auth.user.info).
+        The registry's subjects are not yet kept per organization, so until they are only
+        the default organization's keys and the platform admin may use it."""
+        if broker is None or not broker.tenants.enabled:
+            return await call_next(request)
+        try:
+            login = await login_of(broker, request)
+        except errors.AuthenticationFailed as exc:
+            return RegistryJSON({"error_code": 40101, "message": exc.message}, status_code=401,
+                                headers={"WWW-Authenticate": 'Basic realm="schema-registry"'})
+        if login is not None and login.org_id != DEFAULT_ORG:
+            return RegistryJSON({"error_code": 40301, "message": "the schema registry serves the"
+                                 " default organization only for now"}, status_code=403)
+        return await call_next(request)
 
     @app.exception_handler(RegistryError)
     async def registry_error(_req: Request, exc: RegistryError) -> RegistryJSON:

@@ -30,7 +30,7 @@ from kio.serial import entity_reader, entity_writer
 from broker import errors
 from broker.context import RequestContext
 from broker.runtime import Runtime, RuntimeOptions
-from broker.service import Broker
+from broker.service import Broker, BrokerOptions
 from coordinator.catalogue import Agent
 from coordinator.groups import GroupDescription
 from coordinator.offsets import CommittedOffset
@@ -128,7 +128,7 @@ async def kafka(tmp_path: Path) -> AsyncIterator[Kafka]:
         data_dir=tmp_path,
         lease_ttl_ms=5_000,
         max_flushes_per_second=50.0,
-        group_initial_rebalance_delay_ms=0,
+        broker=BrokerOptions(group_initial_rebalance_delay_ms=0),
     ))
     broker = await runtime.open("localhost", 9092, StubPeers())
     try:

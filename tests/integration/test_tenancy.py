@@ -1,0 +1,344 @@
+"""Organizations over a real agent: two organizations with the same topic and group names,
+logged in with SASL/PLAIN and SCRAM through real clients, never see each other; bad logins
+are refused cleanly and leave every other connection working."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from kio.schema.errors import ErrorCode
+from kio.schema.metadata.v12.request import MetadataRequest
+from kio.schema.sasl_authenticate.v2.request import SaslAuthenticateRequest
+from kio.schema.sasl_handshake.v1.request import SaslHandshakeRequest
+
+from tests.conftest import ServerProcess, free_port
+from tests.wire import Wire
+
+ADMIN_SECRET = "platform-admin-secret-for-tests"
+
+
+@dataclass
+class Org:
+    id: str
+    slug: str
+    key: str
+    secret: str
+    reader_key: str
+    reader_secret: str
+
+
+@dataclass
+class Secured:
+    server: ServerProcess
+    sasl_port: int
+    acme: Org
+    globex: Org
+
+    @property
+    def sasl(self) -> str:
+        return f"127.0.0.1:{self.sasl_port}"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.server.http_port}"
+
+
+def admin_headers(secret: str = ADMIN_SECRET) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def bearer(key: str, secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}:{secret}"}
+
+
+def _org(http: str, slug: str) -> Org:
+    created = httpx.post(f"{http}/api/v1/organizations", json={"slug": slug},
+                         headers=admin_headers())
+    assert created.status_code == 201, created.text
+    org_id = created.json()["id"]
+    keys = []
+    for scope in ("admin", "read-only"):
+        r = httpx.post(f"{http}/api/v1/organizations/{org_id}/api-keys",
+                       json={"scope": scope}, headers=admin_headers())
+        assert r.status_code == 201, r.text
+        keys.append((r.json()["id"], r.json()["secret"]))
+    return Org(id=org_id, slug=slug, key=keys[0][0], secret=keys[0][1],
+               reader_key=keys[1][0], reader_secret=keys[1][1])
+
+
+@pytest.fixture
+def secured(server_factory: type[ServerProcess], tmp_path: Path) -> Iterator[Secured]:
+    key_file = tmp_path / "admin.key"
+    key_file.write_text(ADMIN_SECRET + "\n")
+    sasl_port = free_port()
+    server = server_factory(tmp_path / "server", extra=[
+        "--listeners", f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "--admin-key-file", str(key_file)]).start()
+    http = f"http://127.0.0.1:{server.http_port}"
+    yield Secured(server=server, sasl_port=sasl_port, acme=_org(http, "acme"),
+                  globex=_org(http, "globex"))
+    server.stop()
+
+
+def conf(s: Secured, org: Org, mechanism: str, **extra: Any) -> dict[str, Any]:
+    return {"bootstrap.servers": s.sasl, "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": mechanism, "sasl.username": org.key, "sasl.password": org.secret,
+            **extra}
+
+
+def consume_all(config: dict[str, Any], topic: str, want: int, timeout: float = 20) -> list[bytes]:
+    c = Consumer({**config, "group.id": "g", "auto.offset.reset": "earliest",
+                  "enable.auto.commit": True})
+    c.subscribe([topic])
+    got: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(m.value())
+    c.commit(asynchronous=False)
+    c.close()
+    return got
+
+
+def test_two_organizations_share_names_but_nothing_else(secured: Secured) -> None:
+    s = secured
+    for org, mechanism, values in ((s.acme, "PLAIN", [b"acme-1", b"acme-2"]),
+                                   (s.globex, "SCRAM-SHA-512", [b"globex-1"])):
+        p = Producer(conf(s, org, mechanism))
+        for v in values:
+            p.produce("orders", value=v)
+        assert p.flush(15) == 0
+    # Same topic and group names, each organization its own records and offsets.
+    assert consume_all(conf(s, s.acme, "SCRAM-SHA-256"), "orders", 2) == [b"acme-1", b"acme-2"]
+    assert consume_all(conf(s, s.globex, "PLAIN"), "orders", 1) == [b"globex-1"]
+    c = Consumer({**conf(s, s.acme, "PLAIN"), "group.id": "g"})
+    [committed] = c.committed([TopicPartition("orders", 0)], timeout=10)
+    c.close()
+    assert committed.offset == 2  # acme's commit; globex's group "g" committed 1
+    c = Consumer({**conf(s, s.globex, "PLAIN"), "group.id": "g"})
+    [committed] = c.committed([TopicPartition("orders", 0)], timeout=10)
+    c.close()
+    assert committed.offset == 1
+
+    # Objects sit under each organization's own prefix, and hold only its records.
+    objects = s.server.data_dir / "objects"
+    for org, mine, theirs in ((s.acme, b"acme-1", b"globex-1"), (s.globex, b"globex-1", b"acme-1")):
+        data = b"".join(f.read_bytes() for f in (objects / f"org-{org.id}").rglob("*.seg"))
+        assert mine in data and theirs not in data
+
+
+def test_a_foreign_name_answers_exactly_as_an_unknown_one(secured: Secured) -> None:
+    s = secured
+    admin_g = AdminClient(conf(s, s.globex, "PLAIN"))
+    admin_g.create_topics([NewTopic("globex-only", 1)])["globex-only"].result(15)
+    admin_a = AdminClient(conf(s, s.acme, "PLAIN"))
+    assert "globex-only" not in admin_a.list_topics(timeout=10).topics
+
+    w = Wire(s.sasl)
+    login(w, "PLAIN", b"\0" + s.acme.key.encode() + b"\0" + s.acme.secret.encode())
+    answers = []
+    for name in ("globex-only", "never-created"):
+        md = w.call(MetadataRequest, {"topics": [{"name": name, "topic_id": None}],
+                                      "allow_auto_topic_creation": False,
+                                      "include_topic_authorized_operations": False})
+        answers.append((md.topics[0].error_code, len(md.topics[0].partitions)))
+    w.close()
+    assert answers[0] == answers[1] == (ErrorCode.unknown_topic_or_partition, 0)
+
+    # Deleting it from acme answers unknown and leaves globex's topic alone.
+    result = admin_a.delete_topics(["globex-only"])["globex-only"]
+    with pytest.raises(KafkaException, match="UNKNOWN_TOPIC_OR_PART"):
+        result.result(15)
+    assert "globex-only" in admin_g.list_topics(timeout=10).topics
+
+    # Over REST: the same 404 body, but for the name, as for a topic nobody has.
+    foreign = httpx.get(f"{s.http}/api/v1/topics/globex-only", headers=bearer(s.acme.key, s.acme.secret))
+    unknown = httpx.get(f"{s.http}/api/v1/topics/nope", headers=bearer(s.acme.key, s.acme.secret))
+    assert foreign.status_code == unknown.status_code == 404
+    assert foreign.json()["message"].replace("globex-only", "X") == \
+        unknown.json()["message"].replace("nope", "X")
+    # An organization's admin sees its own organization only, and no other's keys.
+    other = httpx.get(f"{s.http}/api/v1/organizations/{s.globex.id}",
+                      headers=bearer(s.acme.key, s.acme.secret))
+    missing = httpx.get(f"{s.http}/api/v1/organizations/0000000000000000",
+                        headers=bearer(s.acme.key, s.acme.secret))
+    assert other.status_code == missing.status_code == 404
+    keys = httpx.get(f"{s.http}/api/v1/organizations/{s.globex.id}/api-keys",
+                     headers=bearer(s.acme.key, s.acme.secret))
+    assert keys.status_code == 404
+    listed = httpx.get(f"{s.http}/api/v1/organizations", headers=bearer(s.acme.key, s.acme.secret))
+    assert [o["slug"] for o in listed.json()] == ["acme"]
+
+
+def login(w: Wire, mechanism: str, token: bytes) -> Any:
+    hs = w.call(SaslHandshakeRequest, {"mechanism": mechanism})
+    assert hs.error_code == ErrorCode.none
+    return w.call(SaslAuthenticateRequest, {"auth_bytes": token})
+
+
+def test_bad_logins_are_refused_cleanly_and_others_go_on(secured: Secured) -> None:
+    s = secured
+    plain_ok = b"\0" + s.acme.key.encode() + b"\0" + s.acme.secret.encode()
+    # A connection that keeps working through all of it.
+    bystander = Wire(s.sasl)
+    assert login(bystander, "PLAIN", plain_ok).error_code == ErrorCode.none
+
+    # A request before authentication closes that connection (no answer).
+    w = Wire(s.sasl)
+    assert w.call(MetadataRequest, {"topics": [], "allow_auto_topic_creation": False,
+                                    "include_topic_authorized_operations": False}) is None
+    w.close()
+
+    cases = [
+        ("PLAIN", b"\0" + s.acme.key.encode() + b"\0wrong-secret", "invalid credentials"),
+        ("PLAIN", b"no-separators", "malformed SASL/PLAIN"),
+        ("PLAIN", b"\0" + s.acme.key.encode() + b"\0" + b"x" * 70_000, "too large"),
+        ("SCRAM-SHA-512", b"\xff\xfe garbage", "UTF-8"),
+        ("SCRAM-SHA-256", b"n,,r=only-a-nonce", "needs n= and r="),
+    ]
+    for mechanism, token, reason in cases:
+        w = Wire(s.sasl)
+        answer = login(w, mechanism, token)
+        assert answer.error_code == ErrorCode.sasl_authentication_failed
+        assert reason in (answer.error_message or "")
+        assert w.read_frame() is None  # then the connection is closed
+        w.close()
+
+    # SCRAM: a final message with another exchange's nonce (a replay) fails.
+    w = Wire(s.sasl)
+    first = login(w, "SCRAM-SHA-512", f"n,,n={s.acme.key},r=abc".encode())
+    assert first.error_code == ErrorCode.none and first.auth_bytes.startswith(b"r=abc")
+    replay = w.call(SaslAuthenticateRequest, {"auth_bytes": b"c=biws,r=abcSOMEOTHERNONCE,p=AAAA"})
+    assert replay.error_code == ErrorCode.sasl_authentication_failed
+    assert "nonce" in replay.error_message
+    w.close()
+    # A truncated SCRAM exchange: the client goes away after the first message.
+    w = Wire(s.sasl)
+    login(w, "SCRAM-SHA-256", f"n,,n={s.acme.key},r=xyz".encode())
+    w.close()
+
+    # The bystander still works, and so do new logins and the PLAINTEXT listener.
+    md = bystander.call(MetadataRequest, {"topics": [], "allow_auto_topic_creation": False,
+                                          "include_topic_authorized_operations": False})
+    assert md is not None and md.brokers
+    bystander.close()
+    p = Producer(conf(s, s.acme, "SCRAM-SHA-256"))
+    p.produce("after", value=b"ok")
+    assert p.flush(15) == 0
+    log = s.server.log()
+    assert log.count('"sasl_authentication_failed"') >= len(cases) + 1
+    assert '"peer": "127.0.0.1:' in log and '"connection_refused"' in log
+
+
+def test_brute_force_from_one_address_is_slowed(secured: Secured) -> None:
+    s = secured
+    bad = b"\0" + s.acme.key.encode() + b"\0wrong"
+    took = []
+    for _ in range(8):
+        w = Wire(s.sasl)
+        started = time.monotonic()
+        answer = login(w, "PLAIN", bad)
+        took.append(time.monotonic() - started)
+        assert answer.error_code == ErrorCode.sasl_authentication_failed
+        w.close()
+    # Five failures are free; the sixth waits 0.1 s, the seventh 0.2 s, the eighth 0.4 s.
+    assert took[7] >= 0.4 and took[6] >= 0.2
+
+
+def test_a_revoked_key_ends_its_live_connection(secured: Secured) -> None:
+    s = secured
+    w = Wire(s.sasl)
+    assert login(w, "PLAIN", b"\0" + s.acme.key.encode() + b"\0" + s.acme.secret.encode()
+                 ).error_code == ErrorCode.none
+    r = httpx.delete(f"{s.http}/api/v1/organizations/{s.acme.id}/api-keys/{s.acme.key}",
+                     headers=admin_headers())
+    assert r.status_code == 204
+    assert w.read_frame() is None  # closed by the agent, without a request
+    w.close()
+    w = Wire(s.sasl)
+    again = login(w, "PLAIN", b"\0" + s.acme.key.encode() + b"\0" + s.acme.secret.encode())
+    assert again.error_code == ErrorCode.sasl_authentication_failed
+    w.close()
+    listed = httpx.get(f"{s.http}/api/v1/organizations/{s.acme.id}/api-keys",
+                       headers=admin_headers()).json()
+    assert {k["id"]: k["revoked"] for k in listed}[s.acme.key] is True
+    assert all("secret" not in k for k in listed)
+
+
+def test_a_suspended_organization_is_logged_out(secured: Secured) -> None:
+    s = secured
+    w = Wire(s.sasl)
+    assert login(w, "PLAIN", b"\0" + s.globex.key.encode() + b"\0" + s.globex.secret.encode()
+                 ).error_code == ErrorCode.none
+    r = httpx.patch(f"{s.http}/api/v1/organizations/{s.globex.id}", json={"status": "suspended"},
+                    headers=admin_headers())
+    assert r.status_code == 200 and r.json()["status"] == "suspended"
+    assert w.read_frame() is None
+    w.close()
+    refused = httpx.get(f"{s.http}/api/v1/topics", headers=bearer(s.globex.key, s.globex.secret))
+    assert refused.status_code == 401
+    # acme is not touched.
+    assert httpx.get(f"{s.http}/api/v1/topics",
+                     headers=bearer(s.acme.key, s.acme.secret)).status_code == 200
+
+
+def test_http_logins_and_scopes(secured: Secured) -> None:
+    s = secured
+    assert httpx.get(f"{s.http}/health").status_code == 200
+    anonymous = httpx.get(f"{s.http}/api/v1/topics")
+    assert anonymous.status_code == 401 and "WWW-Authenticate" in anonymous.headers
+    wrong = httpx.get(f"{s.http}/api/v1/topics", headers=bearer(s.acme.key, "nope"))
+    assert wrong.status_code == 401
+    basic = base64.b64encode(f"{s.acme.key}:{s.acme.secret}".encode()).decode()
+    ok = httpx.get(f"{s.http}/api/v1/topics", headers={"Authorization": f"Basic {basic}"})
+    assert ok.status_code == 200
+    # A read-only key reads but does not write, over REST and over Kafka.
+    reader = bearer(s.acme.reader_key, s.acme.reader_secret)
+    produced = httpx.post(f"{s.http}/api/v1/produce", headers=reader,
+                          json={"topic": "orders", "records": [{"value": "x"}]})
+    assert produced.status_code == 403 and produced.json()["error"] == "forbidden"
+    p = Producer({**conf(s, s.acme, "PLAIN"), "sasl.username": s.acme.reader_key,
+                  "sasl.password": s.acme.reader_secret, "message.timeout.ms": 5000})
+    failures: list[str] = []
+    p.produce("orders", value=b"x", on_delivery=lambda err, _m: failures.append(str(err)))
+    p.flush(10)
+    assert failures and "TOPIC_AUTHORIZATION_FAILED" in failures[0]
+    # /metrics is the platform admin's.
+    assert httpx.get(f"{s.http}/metrics", headers=bearer(s.acme.key, s.acme.secret)
+                     ).status_code == 403
+    assert httpx.get(f"{s.http}/metrics", headers=admin_headers()).status_code == 200
+    # Organizations are the platform admin's to create.
+    assert httpx.post(f"{s.http}/api/v1/organizations", json={"slug": "evil"},
+                      headers=bearer(s.acme.key, s.acme.secret)).status_code == 403
+
+
+def test_admin_cli_creates_the_first_organization_and_key(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).parent / "streamhouse")
+    data = tmp_path / "data"
+    out = subprocess.run([exe, "admin", "--data-dir", str(data), "create-org", "initech"],
+                         capture_output=True, text=True, check=True)
+    org = json.loads(out.stdout)
+    assert org["slug"] == "initech"
+    out = subprocess.run([exe, "admin", "--data-dir", str(data), "create-key", "--org",
+                          "initech", "--scope", "admin"], capture_output=True, text=True,
+                         check=True)
+    key = json.loads(out.stdout)
+    assert key["key"].startswith("SH") and len(key["secret"]) >= 40
+    assert key["secret"] not in (data / "catalogue.db").read_bytes().decode("latin-1")
+    again = subprocess.run([exe, "admin", "--data-dir", str(data), "create-org", "initech"],
+                           capture_output=True, text=True)
+    assert again.returncode == 2 and "already exists" in again.stderr
