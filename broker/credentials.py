@@ -19,6 +19,7 @@ from typing import Literal
 Mechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512"]
 MECHANISMS: dict[str, str] = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}
 MIN_ITERATIONS = 4096
+MAX_ITERATIONS = 16384  # as Kafka: more is refused as UNACCEPTABLE_CREDENTIAL
 KEY_ID_PREFIX = "SH"
 _KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -66,6 +67,14 @@ def scram_credential(password: str, mechanism: Mechanism, *, salt: bytes | None 
     digest = MECHANISMS[mechanism]
     salt = salt if salt is not None else secrets.token_bytes(24)
     salted = hashlib.pbkdf2_hmac(digest, password.encode(), salt, iterations)
+    return scram_from_salted(salted, mechanism, salt=salt, iterations=iterations)
+
+
+def scram_from_salted(salted: bytes, mechanism: Mechanism, *, salt: bytes,
+                      iterations: int) -> ScramCredential:
+    """The stored keys from a SaltedPassword (what KIP-554's AlterUserScramCredentials sends:
+    the client salts the password, the broker never sees it)."""
+    digest = MECHANISMS[mechanism]
     client_key = hmac.new(salted, b"Client Key", digest).digest()
     return ScramCredential(
         mechanism=mechanism, salt=salt, iterations=iterations,

@@ -221,6 +221,26 @@ class UnknownApiKey(BrokerError):
     http_status, http_code = 404, "not_found"
 
 
+class ResourceNotFound(BrokerError):
+    kafka_code = ErrorCode.resource_not_found
+    http_status, http_code = 404, "not_found"
+
+
+class DuplicateResource(BrokerError):
+    kafka_code = ErrorCode.duplicate_resource
+    http_status, http_code = 409, "duplicate_resource"
+
+
+class UnacceptableCredential(BrokerError):
+    kafka_code = ErrorCode.unacceptable_credential
+    http_status, http_code = 422, "unacceptable_credential"
+
+
+class SecurityDisabled(BrokerError):
+    kafka_code = ErrorCode.security_disabled
+    http_status, http_code = 501, "security_disabled"
+
+
 class AlreadyExists(BrokerError):
     http_status, http_code = 409, "already_exists"
 

@@ -281,23 +281,60 @@ class Tenants:
 
     # -- SCRAM users (KIP-554) ---------------------------------------------------------------
 
-    async def scram_users(self, ctx: RequestContext) -> list[ScramRow]:
-        return await self.store.scram_users(ctx.org_id)
+    async def scram_users(self, ctx: RequestContext,
+                          names: list[str] | None = None) -> dict[str, list[ScramRow]]:
+        """The organization's SCRAM users (those named, or all) and their mechanisms; a name
+        that is not one of its users maps to no rows."""
+        rows = await self.store.scram_users(ctx.org_id)
+        out: dict[str, list[ScramRow]] = {}
+        if names is None:
+            for r in rows:
+                out.setdefault(r.username, []).append(r)
+            return out
+        for name in names:
+            out[name] = [r for r in rows if r.username == name]
+        return out
 
-    async def set_scram_user(self, ctx: RequestContext, username: str, mechanism: str,
-                             password: str | bytes, iterations: int,
-                             salt: bytes | None = None) -> None:
-        self._require_org_admin(ctx, ctx.org_id)
-        org = await self.get_org(ctx, ctx.org_id)
+    async def upsert_scram_user(self, ctx: RequestContext, username: str, mechanism: str,
+                                iterations: int, salt: bytes, salted_password: bytes) -> None:
+        """Set a SCRAM user's credential from its salted password (KIP-554)."""
+        authorize_admin(ctx)
+        org = await self.store.get_org(ctx.org_id)
+        assert org is not None
         if not username.startswith(f"{org.slug}."):
             raise errors.InvalidRequest(
-                f"SCRAM user names of organization {org.slug!r} start with {org.slug + '.'!r}")
+                f"SCRAM user names of organization {org.slug!r} start with {org.slug + '.'!r}"
+                " (login names are global)")
         if mechanism not in cr.MECHANISMS:
-            raise errors.UnsupportedSaslMechanism(f"unknown mechanism {mechanism}")
-        if isinstance(password, bytes):  # KIP-554 sends the salted password, not the password
-            raise errors.InvalidRequest("set SCRAM users with a password")
-        c = cr.scram_credential(password, mechanism, salt=salt,  # type: ignore[arg-type]
-                                iterations=iterations)
-        await self.store.upsert_scram(ScramRow(
-            username=username, mechanism=mechanism, org_id=ctx.org_id, salt=c.salt.hex(),
-            iterations=c.iterations, stored_key=c.stored_key.hex(), server_key=c.server_key.hex()))
+            raise errors.UnsupportedSaslMechanism(f"unknown SCRAM mechanism {mechanism}")
+        if not cr.MIN_ITERATIONS <= iterations <= cr.MAX_ITERATIONS:
+            raise errors.UnacceptableCredential(
+                f"iterations must be between {cr.MIN_ITERATIONS} and {cr.MAX_ITERATIONS}")
+        if not salt or not salted_password:
+            raise errors.UnacceptableCredential("salt and salted password must not be empty")
+        c = cr.scram_from_salted(salted_password, mechanism,  # type: ignore[arg-type]
+                                 salt=salt, iterations=iterations)
+        try:
+            await self.store.upsert_scram(ScramRow(
+                username=username, mechanism=mechanism, org_id=ctx.org_id, salt=c.salt.hex(),
+                iterations=c.iterations, stored_key=c.stored_key.hex(),
+                server_key=c.server_key.hex()))
+        except NameTaken as exc:  # cannot happen across organizations (the slug prefix)
+            raise errors.UnacceptableCredential(str(exc)) from exc
+        log.info("scram_user_set", org=ctx.org_id, user=username, mechanism=mechanism,
+                 principal=ctx.principal.name)
+
+    async def delete_scram_user(self, ctx: RequestContext, username: str, mechanism: str) -> None:
+        authorize_admin(ctx)
+        if not await self.store.delete_scram(ctx.org_id, username, mechanism):
+            raise errors.ResourceNotFound(f"user {username!r} has no {mechanism} credential")
+        await self.sessions.end_key(username, "SCRAM credential deleted")
+        log.info("scram_user_deleted", org=ctx.org_id, user=username, mechanism=mechanism,
+                 principal=ctx.principal.name)
+
+
+def authorize_admin(ctx: RequestContext) -> None:
+    """Organization administration: its admin keys, the platform admin, or the open agent."""
+    if ctx.principal.scope not in (None, "admin"):
+        raise errors.NotAuthorized(
+            f"{ctx.principal.name} ({ctx.principal.scope}) may not manage credentials")

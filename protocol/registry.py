@@ -11,6 +11,7 @@ from . import (
     produce,
     producer_ids,
     sasl,
+    security_admin,
     topics_admin,
 )
 
@@ -26,4 +27,5 @@ MODULES = (
     producer_ids,
     groups,
     sasl,
+    security_admin,
 )

@@ -87,12 +87,14 @@ class Agent:
         self.series = ThroughputSeries(on_sample=self.runtime.export_lag)
         self.series.start()
         cors = [o.strip() for o in (s.cors_origins or "").split(",") if o.strip()]
-        self.http = HttpServer(create_app(self, cors), http_host, http_port)
+        https = ((str(s.tls_cert), str(s.tls_key))
+                 if s.http_tls and s.tls_cert and s.tls_key else None)
+        self.http = HttpServer(create_app(self, cors), http_host, http_port, https)
         await self.http.start()
         if s.registry_listen not in ("", "off"):
             reg_host, reg_port = split_host_port(s.registry_listen)
             self.registry_http = HttpServer(create_registry_app(self.broker.registry_store, self.broker),
-                                            reg_host, reg_port)
+                                            reg_host, reg_port, https)
             await self.registry_http.start()
         agent = self.broker.agent
         log.info(

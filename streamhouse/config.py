@@ -43,6 +43,7 @@ class Settings:
     advertised_listeners: str | None = None
     tls_cert: Path | None = None  # PEM certificate (chain) for SSL and SASL_SSL, and HTTPS
     tls_key: Path | None = None  # its PEM private key
+    http_tls: bool = False  # serve the REST API and the registry over HTTPS with it too
     # A file holding the platform admin's secret: with it, logins are required (SASL on the
     # SASL listeners, API keys on HTTP); without it, every port is open as before.
     admin_key_file: Path | None = None
@@ -203,6 +204,8 @@ def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Set
         raise ValueError("no Kafka listener: set kafka-listen or listeners")
     if any(s.tls for s in specs) and not (settings.tls_cert and settings.tls_key):
         raise ValueError("SSL and SASL_SSL listeners need --tls-cert and --tls-key")
+    if settings.http_tls and not (settings.tls_cert and settings.tls_key):
+        raise ValueError("--http-tls needs --tls-cert and --tls-key")
     if any(s.sasl for s in specs) and settings.admin_key_file is None:
         raise ValueError("SASL listeners need --admin-key-file (the platform admin's secret)")
     split_host_port(settings.http_listen)

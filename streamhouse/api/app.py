@@ -67,7 +67,8 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 class HttpServer:
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(self, app: FastAPI, host: str, port: int,
+                 tls: tuple[str, str] | None = None) -> None:
         config = uvicorn.Config(
             app,
             host=host,
@@ -76,6 +77,8 @@ class HttpServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,
+            ssl_certfile=tls[0] if tls else None,  # HTTPS with the listeners' certificate
+            ssl_keyfile=tls[1] if tls else None,
         )
         self.server = _EmbeddedServer(config)
         self.address = f"{host}:{port}"

@@ -342,3 +342,144 @@ def test_admin_cli_creates_the_first_organization_and_key(tmp_path: Path) -> Non
     again = subprocess.run([exe, "admin", "--data-dir", str(data), "create-org", "initech"],
                            capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_scram_users_are_managed_with_kip_554_and_log_in(secured: Secured) -> None:
+    from confluent_kafka.admin import (
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialDeletion,
+        UserScramCredentialUpsertion,
+    )
+
+    s = secured
+    admin = AdminClient(conf(s, s.acme, "PLAIN"))
+    user = "acme.alice"
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 8192)
+    admin.alter_user_scram_credentials(
+        [UserScramCredentialUpsertion(user, info, b"alice-password")])[user].result(15)
+    described = admin.describe_user_scram_credentials([user])[user].result(15)
+    [cred] = described.scram_credential_infos
+    assert cred.mechanism == ScramMechanism.SCRAM_SHA_256 and cred.iterations == 8192
+
+    # The user logs in with its password (the broker only ever saw the salted one).
+    p = Producer({**conf(s, s.acme, "SCRAM-SHA-256"), "sasl.username": user,
+                  "sasl.password": "alice-password"})
+    p.produce("alice-topic", value=b"hi")
+    assert p.flush(15) == 0
+    assert "alice-topic" in admin.list_topics(timeout=10).topics  # in acme
+
+    # Names outside the organization's prefix, and too few iterations, are refused.
+    for name, iterations, reason in (("alice", 4096, "start with 'acme.'"),
+                                     ("acme.bob", 1000, "iterations")):
+        bad = UserScramCredentialUpsertion(
+            name, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, iterations), b"pw")
+        with pytest.raises(KafkaException, match=reason):
+            admin.alter_user_scram_credentials([bad])[name].result(15)
+    # Another organization neither sees nor can touch acme's users.
+    other = AdminClient(conf(s, s.globex, "PLAIN"))
+    seen = other.describe_user_scram_credentials().result(15)
+    assert user not in seen
+    with pytest.raises(KafkaException, match="does not exist|RESOURCE_NOT_FOUND"):
+        other.describe_user_scram_credentials([user])[user].result(15)
+    gone = UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_256)
+    with pytest.raises(KafkaException):
+        other.alter_user_scram_credentials([gone])[user].result(15)
+    # Deleted by its own organization: the login stops working.
+    admin.alter_user_scram_credentials([gone])[user].result(15)
+    failed: list[str] = []
+    p = Producer({**conf(s, s.acme, "SCRAM-SHA-256"), "sasl.username": user,
+                  "sasl.password": "alice-password", "message.timeout.ms": 4000,
+                  "error_cb": lambda e: failed.append(str(e))})
+    p.produce("alice-topic", value=b"again")
+    p.flush(6)
+    assert any("Authentication" in f or "authentication" in f for f in failed)
+
+
+def test_acl_apis_answer_security_disabled(secured: Secured) -> None:
+    """No ACL authorizer runs yet: the ACL APIs say so (error 54), as Kafka does."""
+    from kio.schema.create_acls.v3.request import CreateAclsRequest
+    from kio.schema.describe_acls.v3.request import DescribeAclsRequest
+
+    w = Wire(secured.sasl)
+    login(w, "PLAIN", b"\0" + secured.acme.key.encode() + b"\0" + secured.acme.secret.encode())
+    described = w.call(DescribeAclsRequest, {
+        "resource_type_filter": 1, "resource_name_filter": None, "pattern_type_filter": 1,
+        "principal_filter": None, "host_filter": None, "operation": 1, "permission_type": 1})
+    assert described.error_code == ErrorCode.security_disabled and described.error_message
+    created = w.call(CreateAclsRequest, {"creations": [{
+        "resource_type": 2, "resource_name": "orders", "resource_pattern_type": 3,
+        "principal": "User:x", "host": "*", "operation": 3, "permission_type": 3}]})
+    assert [r.error_code for r in created.results] == [ErrorCode.security_disabled]
+    w.close()
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key (PEM files)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_sasl_ssl_listener_and_https(server_factory: type[ServerProcess], tmp_path: Path) -> None:
+    """SASL_SSL beside PLAINTEXT, and HTTPS, from one certificate; clients verify it."""
+    cert, key = _self_signed(tmp_path)
+    (tmp_path / "admin.key").write_text(ADMIN_SECRET)
+    tls_port = free_port()
+    server = server_factory(tmp_path / "server", extra=[
+        "--listeners", f"SASL_SSL://127.0.0.1:{tls_port}", "--tls-cert", str(cert),
+        "--tls-key", str(key), "--http-tls", "true",
+        "--admin-key-file", str(tmp_path / "admin.key")]).start()
+    https = f"https://127.0.0.1:{server.http_port}"
+    import ssl
+
+    trust = ssl.create_default_context(cafile=str(cert))
+    assert httpx.get(f"{https}/health", verify=trust).status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{https}/health")  # an unknown certificate is refused by the client
+    org = httpx.post(f"{https}/api/v1/organizations", json={"slug": "tls"},
+                     headers=admin_headers(), verify=trust).json()
+    k = httpx.post(f"{https}/api/v1/organizations/{org['id']}/api-keys", json={"scope": "admin"},
+                   headers=admin_headers(), verify=trust).json()
+    tls = {"bootstrap.servers": f"127.0.0.1:{tls_port}", "security.protocol": "SASL_SSL",
+           "ssl.ca.location": str(cert), "sasl.mechanism": "SCRAM-SHA-512",
+           "sasl.username": k["id"], "sasl.password": k["secret"]}
+    p = Producer(tls)
+    p.produce("secure", value=b"over tls")
+    assert p.flush(15) == 0
+    from kafka import KafkaConsumer
+
+    c = KafkaConsumer("secure", bootstrap_servers=f"127.0.0.1:{tls_port}",
+                      security_protocol="SASL_SSL", ssl_cafile=str(cert),
+                      sasl_mechanism="PLAIN", sasl_plain_username=k["id"],
+                      sasl_plain_password=k["secret"], auto_offset_reset="earliest",
+                      consumer_timeout_ms=10000)
+    assert [m.value for m in c] == [b"over tls"]
+    c.close()
+    # Metadata names each listener's own address: the SASL_SSL port for its clients.
+    md = AdminClient(tls).list_topics(timeout=10)
+    assert [b.port for b in md.brokers.values()] == [tls_port]
+    server.stop()
