@@ -48,12 +48,14 @@ test: lint unit compat
 chaos: $(STAMP)
 	$(BIN)/python -m chaos.drills --scale full --report docs/DURABILITY.md
 
-## bench: StreamHouse beside Tansu, local folder and S3 (moto), and REST produce beside the
-## Kafka path; writes docs/BENCHMARKS.md and docs/BENCHMARKS-REST.md
+## bench: StreamHouse beside Tansu, local folder and S3 (moto), REST produce beside the
+## Kafka path, and logins/TLS beside PLAINTEXT; writes docs/BENCHMARKS.md,
+## docs/BENCHMARKS-REST.md and docs/BENCHMARKS-AUTH.md
 bench: $(STAMP)
 	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/rest_produce.py --seconds 4 --batch 500
+	$(BIN)/python bench/auth.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
