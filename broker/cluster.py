@@ -151,7 +151,13 @@ class Cluster:
                                 topic.name))
         return out
 
+    def _require_operator(self, ctx: RequestContext) -> None:
+        """Agents, leases and the agent's throughput are the platform's, not a tenant's."""
+        if self._b.tenants.enabled and ctx.principal.kind != "platform_admin":
+            raise errors.NotAuthorized("the cluster's agents and figures are the platform admin's")
+
     async def agents(self, ctx: RequestContext) -> list[AgentStatus]:
+        self._require_operator(ctx)
         now = int(time.time() * 1000)
         led: dict[str, int] = {}
         for holder, _lease, _t in await self._leases():
@@ -172,9 +178,11 @@ class Cluster:
         return out
 
     async def leases_of(self, ctx: RequestContext, agent_id: str) -> list[Lease]:
+        self._require_operator(ctx)
         return [lease for holder, lease, _t in await self._leases() if holder == agent_id]
 
     async def status(self, ctx: RequestContext) -> ClusterStatus:
+        self._require_operator(ctx)
         partitions = storage = 0
         for topic in await self._b.catalogue.list_topics():
             for p in await self._b.catalogue.list_partitions(topic.id):
@@ -184,6 +192,7 @@ class Cluster:
                              partitions=partitions, storage_bytes=storage)
 
     async def totals(self, ctx: RequestContext) -> Totals:
+        self._require_operator(ctx)
         topics = await self._b.catalogue.list_topics(ctx.org_id)
         parts = [p for t in topics for p in await self._b.catalogue.list_partitions(t.id)]
         records, produced, fetched = throughput.totals()

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -199,3 +200,41 @@ def parse_plain(data: bytes) -> tuple[str, str]:
     if authz and authz != username:
         raise CredentialError("SASL/PLAIN authorization id must be empty or the username")
     return username, secret
+
+
+# -- agent-to-agent requests ------------------------------------------------------------------
+
+PEER_PREFIX = "streamhouse-agent;"
+PEER_MAX_SKEW_S = 60.0
+
+
+def _peer_mac(secret: bytes, org_id: str, ts: int, api_key: int, correlation_id: int,
+              body: bytes | memoryview) -> str:
+    head = f"{org_id};{ts};{api_key};{correlation_id};".encode()
+    return hmac.new(secret, head + bytes(body), "sha256").hexdigest()[:32]
+
+
+def sign_peer_request(secret: bytes, org_id: str, api_key: int, correlation_id: int,
+                      body: bytes, *, now: float | None = None) -> str:
+    """The client id an agent sends to another: the organization the request acts for,
+    bound to this request's body by an HMAC under the cluster's shared secret."""
+    ts = int(now if now is not None else time.time())
+    return f"{PEER_PREFIX}{org_id};{ts};" + _peer_mac(secret, org_id, ts, api_key,
+                                                      correlation_id, body)
+
+
+def verify_peer_request(secret: bytes, client_id: str, api_key: int, correlation_id: int,
+                        body: bytes | memoryview, *, now: float | None = None) -> str:
+    """The organization a signed agent request acts for; CredentialError if the signature,
+    or its time, does not hold (a forged or replayed request)."""
+    try:
+        org_id, ts_text, mac = client_id[len(PEER_PREFIX):].split(";")
+        ts = int(ts_text)
+    except ValueError:
+        raise CredentialError("malformed agent request signature") from None
+    if abs((now if now is not None else time.time()) - ts) > PEER_MAX_SKEW_S:
+        raise CredentialError("agent request signature is too old (clock skew or a replay)")
+    expected = _peer_mac(secret, org_id, ts, api_key, correlation_id, body)
+    if not hmac.compare_digest(mac, expected):
+        raise CredentialError("agent request signature does not match")
+    return org_id

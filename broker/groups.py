@@ -316,7 +316,7 @@ class Groups:
         remote = await self._remote(ctx, group_id)
         if remote is None:
             return await self.describe(ctx, group_id)
-        return await self._ask(remote, self._b.peers.describe_group(remote, group_id))
+        return await self._ask(remote, self._b.peers.describe_group(remote, ctx.org_id, group_id))
 
     async def admin_describe_all(self, ctx: RequestContext) -> list[GroupDescription]:
         out = []
@@ -332,7 +332,7 @@ class Groups:
         if remote is None:
             await self.delete(ctx, group_id)
             return
-        await self._ask(remote, self._b.peers.delete_group(remote, group_id))
+        await self._ask(remote, self._b.peers.delete_group(remote, ctx.org_id, group_id))
 
     async def lag(
         self, ctx: RequestContext, group_id: str, desc: GroupDescription | None = None
@@ -418,7 +418,7 @@ class Groups:
         rows = [CommittedOffset(group_id=group_id, topic=o.topic, partition=o.partition,
                                 offset=o.offset, leader_epoch=o.leader_epoch,
                                 metadata=o.metadata, commit_time=now) for o in offsets]
-        await self._ask(remote, self._b.peers.commit_offsets(remote, group_id, rows))
+        await self._ask(remote, self._b.peers.commit_offsets(remote, ctx.org_id, group_id, rows))
 
     @staticmethod
     async def _ask(remote: Agent, call: Awaitable[T]) -> T:

@@ -2,7 +2,10 @@
 implements it (`protocol.client`), so `broker/` needs no wire code of its own.
 
 REST produce hands records for partitions led elsewhere to their leader; group
-administration asks a group's coordinator wherever it runs.
+administration asks a group's coordinator wherever it runs. Each request acts for one
+organization, which it carries signed with the cluster's shared secret
+(`broker.credentials.sign_peer_request`): the receiving agent serves it in that
+organization, as the agent itself.
 """
 
 from __future__ import annotations
@@ -16,19 +19,21 @@ from coordinator.offsets import CommittedOffset
 
 class Peers(Protocol):
     async def produce(
-        self, agent: Agent, topic: str, partition: int, records: bytes, *, acks: int
+        self, agent: Agent, org_id: str, topic: str, partition: int, records: bytes, *, acks: int
     ) -> int:
         """Produce a record set at `agent`; its base offset, or a BrokerError."""
         ...
 
-    async def describe_group(self, agent: Agent, group_id: str) -> GroupDescription | None:
+    async def describe_group(
+        self, agent: Agent, org_id: str, group_id: str
+    ) -> GroupDescription | None:
         ...
 
     async def commit_offsets(
-        self, agent: Agent, group_id: str, offsets: list[CommittedOffset]
+        self, agent: Agent, org_id: str, group_id: str, offsets: list[CommittedOffset]
     ) -> None:
         """Commit as an admin client does; raises the coordinator's refusal as a BrokerError."""
         ...
 
-    async def delete_group(self, agent: Agent, group_id: str) -> None:
+    async def delete_group(self, agent: Agent, org_id: str, group_id: str) -> None:
         ...

@@ -228,7 +228,8 @@ class Produce:
         """Produce a record set at whichever agent leads the partition now (its base offset)."""
         leader = await self._leader(topic, partition)
         try:
-            return await self._b.peers.produce(leader, topic.name, partition, records, acks=acks)
+            return await self._b.peers.produce(leader, topic.org_id, topic.name, partition,
+                                               records, acks=acks)
         except errors.BrokerError:
             raise
         except Exception as exc:

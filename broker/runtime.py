@@ -5,18 +5,19 @@ need. The process (`streamhouse/app.py`) drives it; it never reaches below `brok
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coordinator.catalogue import AgentId, Catalogue, now_ms
+from coordinator.catalogue import AgentId, Catalogue, TopicId, now_ms
 from coordinator.lag import group_lag
 from storage.flush import FlushPolicy
 from storage.log import LogManager, LogOptions
 from storage.metrics import CONSUMER_LAG
 from storage.objectstore import ObjectStore
 
-from .context import INTERNAL
-from .errors import translate
+from .context import AGENT, RequestContext
+from .errors import UnknownTopicOrPartition, translate
 from .peers import Peers
 from .service import Broker, BrokerOptions
 from .sessions import Sessions
@@ -92,6 +93,8 @@ class Runtime:
         )
         self.broker = Broker(catalogue=self.catalogue, logs=self.logs, agent=agent,
                              options=o.broker, peers=peers)
+        self.broker.peer_secret = bytes.fromhex(
+            await self.catalogue.tenants.cluster_secret(secrets.token_hex(32)))
         await self.logs.start()
         self.broker.groups.start()
         return self.broker
@@ -123,15 +126,19 @@ class Runtime:
             for row in await group_lag(self.catalogue, group_id):
                 CONSUMER_LAG.labels(group_id, row.topic, str(row.partition)).set(row.lag)
 
-    async def _forward_wal_batch(self, topic: str, partition: int, batch: bytes) -> None:
-        """Hand a WAL batch to the agent that leads its partition now; retried for two lease TTLs."""
+    async def _forward_wal_batch(self, topic_id: TopicId, partition: int, batch: bytes) -> None:
+        """Hand a WAL batch to the agent that leads its partition now, in the topic's own
+        organization; retried for two lease TTLs."""
         assert self.broker is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 2 * self.options.lease_ttl_ms / 1000
         while True:
             try:
-                t = await self.broker.topics.require(INTERNAL, topic, refresh=True)
-                await self.broker.produce.forward(INTERNAL, t, partition, batch, acks=-1)
+                t = await self.catalogue.get_topic_by_id(topic_id)
+                if t is None:
+                    raise UnknownTopicOrPartition(f"topic {topic_id} was deleted")
+                ctx = RequestContext(principal=AGENT, org_id=t.org_id, door="internal")
+                await self.broker.produce.forward(ctx, t, partition, batch, acks=-1)
                 return
             except Exception as exc:
                 if loop.time() >= deadline:

@@ -61,6 +61,8 @@ class Broker:
         self.cluster = Cluster(self)
         self.producer_ids = ProducerIds(self)
         self.sessions = Sessions()
+        # The cluster's shared secret, signing agent-to-agent requests (broker.runtime sets it).
+        self.peer_secret: bytes | None = None
         self.tenants = Tenants(catalogue.tenants, self.sessions)
 
     @property

@@ -285,6 +285,7 @@ class Tenants:
                           names: list[str] | None = None) -> dict[str, list[ScramRow]]:
         """The organization's SCRAM users (those named, or all) and their mechanisms; a name
         that is not one of its users maps to no rows."""
+        authorize_admin(ctx)
         rows = await self.store.scram_users(ctx.org_id)
         out: dict[str, list[ScramRow]] = {}
         if names is None:

@@ -147,6 +147,18 @@ class TenantStore:
                 await tx.execute("UPDATE api_keys SET revoked_at = $1 WHERE id = $2", _now(), key_id)
         return True
 
+    # -- the cluster's shared secret ------------------------------------------------------
+
+    async def cluster_secret(self, candidate: str) -> str:
+        """The secret agents sign their requests to one another with: `candidate` if no
+        agent set one before (the first agent of a cluster), else the one set."""
+        async with self.driver.transaction() as tx:
+            await tx.execute("INSERT INTO cluster_settings (name, value) VALUES ('peer_secret', $1)"
+                             " ON CONFLICT (name) DO NOTHING", candidate)
+            row = await tx.fetchrow("SELECT value FROM cluster_settings WHERE name = 'peer_secret'")
+        assert row is not None
+        return str(row[0])
+
     # -- SCRAM users --------------------------------------------------------------------
 
     async def scram(self, username: str, mechanism: str) -> ScramRow | None:

@@ -40,6 +40,9 @@ class Request:
     correlation_id: int
     client_id: str | None
     body: Any
+    frame: bytes = b""  # the request as received (an agent's signed request is checked on it)
+    body_offset: int = 0
+    peer_org: str | None = None  # set once an agent's signature is verified
 
 
 @cache
@@ -90,7 +93,7 @@ def decode_request(frame: bytes, supported: dict[int, tuple[int, int]]) -> Reque
         raise DecodeError(f"cannot decode {cls.__name__} v{api_version}: {exc}") from exc
     # Bytes after the body are ignored, as Kafka does: some clients send fields
     # that later schema versions dropped (librdkafka's Metadata v12).
-    return Request(api_key, api_version, correlation_id, header.client_id, body)
+    return Request(api_key, api_version, correlation_id, header.client_id, body, frame, offset)
 
 
 def encode_response(api_key: int, api_version: int, correlation_id: int, body: Any) -> bytes:

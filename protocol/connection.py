@@ -8,14 +8,15 @@ that cannot be trusted closes this connection only.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 
-from broker.context import ANONYMOUS, OrgId, Principal, RequestContext
-from broker.credentials import ScramServer
+from broker.context import AGENT, ANONYMOUS, OrgId, Principal, RequestContext
+from broker.credentials import PEER_PREFIX, CredentialError, ScramServer, verify_peer_request
 from broker.sessions import Session, Sessions
 from broker.tenants import Login
 from broker.types import DEFAULT_ORG
@@ -44,6 +45,7 @@ class Connection:
         max_frame_bytes: int,
         protocol: str = "PLAINTEXT",
         sessions: Sessions | None = None,
+        peer_secret: bytes | None = None,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -70,6 +72,7 @@ class Connection:
         self.closing_after_response = False  # a failed login: answer, then close
         self._sessions = sessions
         self._session: Session | None = None
+        self.peer_secret = peer_secret  # checks other agents' signed requests
 
     def authenticated(self, login: Login, lifetime_ms: int) -> None:
         self.login = login
@@ -101,8 +104,26 @@ class Connection:
         return None
 
     def context(self, request: Request) -> RequestContext:
+        if request.peer_org is not None:  # another agent, acting for an organization
+            return RequestContext(principal=AGENT, org_id=OrgId(request.peer_org),
+                                  door="kafka", client_id="streamhouse-agent", peer=self.peer)
         return RequestContext(principal=self.principal, org_id=self.org_id, door="kafka",
                               client_id=request.client_id or "", peer=self.peer)
+
+    def _peer_request(self, request: Request) -> Request | None:
+        """An agent's signed request, verified (None: forged, or no secret to check it)."""
+        if self.peer_secret is None:
+            log.warning("agent_request_refused", peer=self.peer, reason="no cluster secret here")
+            return None
+        try:
+            org = verify_peer_request(self.peer_secret, request.client_id or "",
+                                      request.api_key, request.correlation_id,
+                                      memoryview(request.frame)[request.body_offset:])
+        except CredentialError as exc:
+            log.warning("agent_request_refused", peer=self.peer, reason=str(exc),
+                        api_key=request.api_key)
+            return None
+        return dataclasses.replace(request, peer_org=org)
 
     async def serve(self) -> None:
         metrics.CONNECTIONS.inc()
@@ -157,7 +178,13 @@ class Connection:
                     log.warning("malformed_request", peer=self.peer, error=str(exc))
                     self.closing = True
                     return
-                refused = self._refuse_before_auth(request)
+                if (request.client_id or "").startswith(PEER_PREFIX):
+                    verified = self._peer_request(request)
+                    if verified is None:
+                        self.closing = True
+                        return
+                    request = verified
+                refused = None if request.peer_org is not None else self._refuse_before_auth(request)
                 if refused is not None:
                     log.warning("connection_refused", peer=self.peer, reason=refused,
                                 api_key=request.api_key, client_id=request.client_id)

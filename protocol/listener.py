@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import hmac
 import ssl
 import time
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from kio.schema.errors import ErrorCode
 from kio.schema.index import api_key_map
 
 from broker import errors
+from broker.credentials import ScramCredential, new_secret, scram_credential
 from broker.service import Broker, BrokerOptions
 
 from . import metrics
@@ -43,6 +46,7 @@ class KafkaListener:
         self.broker = broker
         self.options_reauth_ms = reauth_ms  # KIP-368 session lifetime (0: the key's own)
         self.failed_logins = FailedLogins()
+        self._fake_scram: dict[str, ScramCredential] = {}
         self._handlers: dict[int, ModuleType] = {}
         self.supported: dict[int, tuple[int, int]] = {}
         self._servers: list[tuple[Endpoint, asyncio.Server]] = []
@@ -53,6 +57,15 @@ class KafkaListener:
             for api_key, versions in module.VERSIONS.items():
                 self._handlers[api_key] = module
                 self.supported[api_key] = versions
+
+    def unknown_scram_user(self, username: str, mechanism: str) -> ScramCredential:
+        """A stand-in credential for a login name that has none (see protocol.sasl)."""
+        fake = self._fake_scram.get(mechanism)
+        if fake is None:
+            fake = self._fake_scram[mechanism] = scram_credential(
+                new_secret(), mechanism)  # type: ignore[arg-type]
+        salt = hmac.new(self.broker.peer_secret or b"", username.encode(), "sha256").digest()
+        return dataclasses.replace(fake, salt=salt[:24])
 
     @property
     def options(self) -> BrokerOptions:
@@ -90,6 +103,8 @@ class KafkaListener:
         else:
             log.exception("handler_failed", peer=conn.peer, api_key=request.api_key,
                           api_version=request.api_version, client_id=request.client_id)
+        if request.api_key == 0 and getattr(request.body, "acks", -1) == 0:
+            raise exc  # acks=0 expects no answer: as Kafka, the connection closes instead
         body = error_response(request, error.kafka_code, error.message)
         if body is None:
             raise exc
@@ -147,6 +162,7 @@ class KafkaListener:
             max_frame_bytes=self.options.max_request_bytes,
             protocol=ep.protocol,
             sessions=self.broker.sessions,
+            peer_secret=self.broker.peer_secret,
         )
         task = asyncio.current_task()
         assert task is not None

@@ -96,10 +96,10 @@ async def authenticate(kafka: KafkaListener, request: Request, conn: Connection)
         if conn.scram is None:  # client-first-message
             first = cr.parse_client_first(token)
             found = await tenants.scram_credential(first.username, mechanism)
-            # An unknown user gets a server-first-message too: the answer to the final
-            # message is the same as for a wrong password (no user enumeration).
-            cred = found[0] if found else cr.scram_credential(
-                cr.new_secret(), mechanism)  # type: ignore[arg-type]
+            # An unknown user gets a server-first-message too, with a salt that is the same
+            # at every attempt (derived from its name) and no extra work: the exchange
+            # looks like a real user's, and the final answer like a wrong password's.
+            cred = found[0] if found else kafka.unknown_scram_user(first.username, mechanism)
             conn.scram = (cr.ScramServer(first, cred), found[1] if found else None)
             return {"error_code": 0, "error_message": None,
                     "auth_bytes": conn.scram[0].server_first_message(), "session_lifetime": 0}

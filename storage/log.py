@@ -120,7 +120,8 @@ class LogManager:
         self._dropped: set[tuple[TopicId, int]] = set()
         self._rehoming: set[asyncio.Task[None]] = set()
         # How WAL batches of partitions now led elsewhere reach their leader (set by the app).
-        self.forward: Callable[[str, int, bytes], Awaitable[None]] | None = None
+        # (by topic id: names are per organization)
+        self.forward: Callable[[TopicId, int, bytes], Awaitable[None]] | None = None
         self._gets: dict[tuple[str, int], asyncio.Task[bytes]] = {}
 
     # -- life cycle --------------------------------------------------------------------
@@ -327,7 +328,7 @@ class LogManager:
             delay = 0.5
             while True:  # acknowledged data: keep trying while this agent runs
                 try:
-                    await self.forward(plog.topic_name, plog.partition, batch.data)
+                    await self.forward(plog.topic_id, plog.partition, batch.data)
                     break
                 except asyncio.CancelledError:
                     raise  # stopping: the WAL still holds it, replayed at the next start
@@ -785,7 +786,7 @@ class LogManager:
                 outcome = "dropped"
                 if self.forward is not None:
                     try:
-                        await self.forward(topic.name, entry.partition, entry.batch)
+                        await self.forward(topic.id, entry.partition, entry.batch)
                         outcome = "forwarded"
                     except Exception as exc:
                         log.error("wal_forward_failed", topic=topic.name,

@@ -47,7 +47,9 @@ class Settings:
     # A file holding the platform admin's secret: with it, logins are required (SASL on the
     # SASL listeners, API keys on HTTP); without it, every port is open as before.
     admin_key_file: Path | None = None
-    connections_max_reauth_ms: int = 0  # KIP-368: 0 lets sessions last as long as their key
+    # KIP-368: sessions end after this unless re-authenticated (0: as long as their key),
+    # so a key revoked through another agent stops working here within it.
+    connections_max_reauth_ms: int = 3_600_000
     log_format: str = "auto"
     log_level: str = "info"
 
@@ -206,6 +208,13 @@ def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Set
         raise ValueError("SSL and SASL_SSL listeners need --tls-cert and --tls-key")
     if settings.http_tls and not (settings.tls_cert and settings.tls_key):
         raise ValueError("--http-tls needs --tls-cert and --tls-key")
+    if settings.admin_key_file is not None:
+        for s in specs:
+            if not s.sasl and s.host not in ("127.0.0.1", "::1", "localhost"):
+                raise ValueError(
+                    f"with logins on, the anonymous {s.protocol} listener on {s.host}:{s.port}"
+                    " would give anyone the default organization: bind it to 127.0.0.1,"
+                    " or turn it off (--kafka-listen off)")
     if any(s.sasl for s in specs) and settings.admin_key_file is None:
         raise ValueError("SASL listeners need --admin-key-file (the platform admin's secret)")
     split_host_port(settings.http_listen)

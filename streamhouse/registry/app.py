@@ -71,6 +71,10 @@ def create_registry_app(store: RegistryStore, broker: Broker | None = None) -> F
         if login is not None and login.org_id != DEFAULT_ORG:
             return RegistryJSON({"error_code": 40301, "message": "the schema registry serves the"
                                  " default organization only for now"}, status_code=403)
+        if (login is not None and login.principal.scope == "read-only"
+                and request.method not in ("GET", "HEAD", "OPTIONS")):
+            return RegistryJSON({"error_code": 40301, "message": "a read-only key may not change"
+                                 " the registry"}, status_code=403)
         return await call_next(request)
 
     @app.exception_handler(RegistryError)

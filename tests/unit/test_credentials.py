@@ -141,3 +141,23 @@ def test_any_token_gives_a_clean_refusal_or_a_parse(token: bytes) -> None:
     server = ScramServer(first, scram_credential("p", "SCRAM-SHA-256"))
     with pytest.raises(CredentialError):
         server.verify_client_final(token)
+
+
+def test_agent_request_signatures_bind_organization_body_and_time() -> None:
+    from broker.credentials import sign_peer_request, verify_peer_request
+
+    secret = b"s" * 32
+    cid = sign_peer_request(secret, "org1", 0, 7, b"body", now=1000.0)
+    assert verify_peer_request(secret, cid, 0, 7, b"body", now=1010.0) == "org1"
+    for args, reason in [
+        ((b"t" * 32, cid, 0, 7, b"body"), "does not match"),       # another secret
+        ((secret, cid.replace("org1", "org2"), 0, 7, b"body"), "does not match"),
+        ((secret, cid, 0, 7, b"other"), "does not match"),         # another body
+        ((secret, cid, 1, 7, b"body"), "does not match"),          # another API
+        ((secret, cid, 0, 8, b"body"), "does not match"),          # another request
+        ((secret, "streamhouse-agent;x", 0, 7, b"body"), "malformed"),
+    ]:
+        with pytest.raises(CredentialError, match=reason):
+            verify_peer_request(*args, now=1010.0)
+    with pytest.raises(CredentialError, match="too old"):
+        verify_peer_request(secret, cid, 0, 7, b"body", now=1100.0)

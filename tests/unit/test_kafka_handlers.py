@@ -55,19 +55,22 @@ class StubPeers:
     """broker.peers.Peers for a lone agent: there is nobody to ask."""
 
     async def produce(
-        self, agent: Agent, topic: str, partition: int, records: bytes, *, acks: int
+        self, agent: Agent, org_id: str, topic: str, partition: int, records: bytes, *,
+        acks: int,
     ) -> int:
         raise errors.NotLeaderOrFollower("no other agent in these tests")
 
-    async def describe_group(self, agent: Agent, group_id: str) -> GroupDescription | None:
+    async def describe_group(
+        self, agent: Agent, org_id: str, group_id: str
+    ) -> GroupDescription | None:
         raise errors.CoordinatorUnavailable("no other agent in these tests")
 
     async def commit_offsets(
-        self, agent: Agent, group_id: str, offsets: list[CommittedOffset]
+        self, agent: Agent, org_id: str, group_id: str, offsets: list[CommittedOffset]
     ) -> None:
         raise errors.CoordinatorUnavailable("no other agent in these tests")
 
-    async def delete_group(self, agent: Agent, group_id: str) -> None:
+    async def delete_group(self, agent: Agent, org_id: str, group_id: str) -> None:
         raise errors.CoordinatorUnavailable("no other agent in these tests")
 
 
@@ -607,3 +610,17 @@ async def test_create_topics_validate_only_creates_nothing(kafka: Kafka) -> None
     meta = await one(kafka.listener, metadata("planned", auto_create=False))
     assert meta.topics[0].error_code == ErrorCode.none
     assert len(meta.topics[0].partitions) == 3
+
+
+async def test_a_failed_acks_zero_produce_closes_the_connection_unanswered(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """acks=0 expects no answer: a produce that fails as a whole closes the connection (as
+    Kafka does), so the client notices, instead of getting an answer it cannot place."""
+    async def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(kafka.broker.produce, "produce", broken)
+    sent = produce("t", batch([(b"k", b"v", [], T0)]), acks=0)
+    writer = await serve(kafka.listener, sent.frame + api_versions().frame)
+    assert bytes(writer.data) == b""  # neither the produce nor anything after it is answered

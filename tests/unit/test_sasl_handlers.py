@@ -48,7 +48,8 @@ class Live:
                           dispatch=listener.dispatch, unsupported=listener.unsupported,
                           supported=listener.supported,
                           max_frame_bytes=listener.options.max_request_bytes,
-                          protocol="SASL_PLAINTEXT", sessions=listener.broker.sessions)
+                          protocol="SASL_PLAINTEXT", sessions=listener.broker.sessions,
+                          peer_secret=listener.broker.peer_secret)
         self.task = asyncio.create_task(conn.serve())
         self.sent: list[Sent] = []
 
@@ -170,3 +171,84 @@ async def test_random_tokens_are_refused_and_the_listener_goes_on(
     assert ErrorCode.none not in codes[1:]
     answers, _ = await serve_sasl(kafka.listener, api_versions())
     assert answers[0].error_code == ErrorCode.none
+
+
+# -- requests from other agents ------------------------------------------------------------
+
+
+def peer_produce(org_id: str, secret: bytes, topic: str, records: bytes, *,
+                 now: float | None = None, send_instead: bytes | None = None) -> Sent:
+    """A Produce v9 as protocol.client sends it for an organization."""
+    import io
+    import struct
+
+    from kio.serial import entity_writer
+
+    from broker.credentials import sign_peer_request
+    from protocol.build import build
+    from protocol.codec import request_class
+
+    cls: Any = request_class(0, 9)
+
+    def encode(r: bytes) -> bytes:
+        out = io.BytesIO()
+        entity_writer(cls)(out, build(cls, {
+            "acks": -1, "timeout": 5000, "topic_data": [
+                {"name": topic, "partition_data": [{"index": 0, "records": r}]}]}))
+        return out.getvalue()
+
+    body = encode(records)
+    correlation_id = 4242
+    client_id = sign_peer_request(secret, org_id, 0, correlation_id, body, now=now)
+    if send_instead is not None:  # a signature lifted onto another body
+        body = encode(send_instead)
+    header_cls: Any = cls.__header_schema__
+    out = io.BytesIO()
+    entity_writer(header_cls)(out, build(header_cls, {
+        "request_api_key": 0, "request_api_version": 9, "correlation_id": correlation_id,
+        "client_id": client_id}))
+    payload = out.getvalue() + body
+    return Sent(0, 9, correlation_id, struct.pack(">i", len(payload)) + payload)
+
+
+async def test_a_signed_agent_request_acts_for_its_organization(
+    kafka: Kafka, key: tuple[str, str]  # noqa: F811
+) -> None:
+    from tests.unit.test_kafka_handlers import T0, batch
+
+    org = (await kafka.broker.tenants.list_orgs(ADMIN))[-1]
+    secret = kafka.broker.peer_secret
+    assert secret is not None and org.slug == "acme"
+    records = batch([(b"k", b"from-peer", [], T0)])
+    # On a SASL listener, with no login: another agent's signed request is served, in the
+    # organization it names.
+    answers, _w = await serve_sasl(kafka.listener, peer_produce(org.id, secret, "fwd", records))
+    assert answers[0].responses[0].partition_responses[0].error_code == ErrorCode.none
+    ctx = RequestContext(principal=PLATFORM_ADMIN, org_id=org.id, door="internal")  # type: ignore[arg-type]
+    assert await kafka.broker.topics.get(ctx, "fwd") is not None
+    assert await kafka.broker.topics.get(ADMIN, "fwd") is None  # not in the default org
+
+
+@pytest.mark.parametrize("forgery", ["wrong secret", "too old", "another body"])
+async def test_a_forged_agent_request_closes_the_connection(
+    kafka: Kafka, key: tuple[str, str], forgery: str  # noqa: F811
+) -> None:
+    import time
+
+    from tests.unit.test_kafka_handlers import T0, batch
+
+    org = (await kafka.broker.tenants.list_orgs(ADMIN))[-1]
+    secret = kafka.broker.peer_secret
+    assert secret is not None
+    records = batch([(b"k", b"forged", [], T0)])
+    if forgery == "wrong secret":
+        sent = peer_produce(org.id, b"x" * 32, "forged", records)
+    elif forgery == "too old":
+        sent = peer_produce(org.id, secret, "forged", records, now=time.time() - 3600)
+    else:
+        sent = peer_produce(org.id, secret, "forged", records,
+                            send_instead=batch([(b"k", b"other!", [], T0)]))
+    answers, writer = await serve_sasl(kafka.listener, sent)
+    assert answers == [] and writer.closed
+    ctx = RequestContext(principal=PLATFORM_ADMIN, org_id=org.id, door="internal")  # type: ignore[arg-type]
+    assert await kafka.broker.topics.get(ctx, "forged") is None
