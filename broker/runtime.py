@@ -9,6 +9,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
+
 from coordinator.catalogue import AgentId, Catalogue, TopicId, now_ms
 from coordinator.lag import group_lag
 from storage.flush import FlushPolicy
@@ -23,6 +25,8 @@ from .service import Broker, BrokerOptions
 from .sessions import Sessions
 from .tenants import Tenants
 
+log = structlog.get_logger("streamhouse.runtime")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuntimeOptions:
@@ -33,6 +37,7 @@ class RuntimeOptions:
     lease_ttl_ms: int = 10_000
     wal_fsync: str = "interval"
     retention_check_seconds: float = 30.0
+    org_deletion_grace_ms: int = 7 * 24 * 3600 * 1000  # a deleted organization's data stays this long
     max_flushes_per_second: float = 10.0
     max_buffer_bytes: int = 256 * 1024 * 1024
     rack: str | None = None
@@ -55,6 +60,7 @@ class Runtime:
         self.store = ObjectStore.from_url(options.objects_url)
         self.logs: LogManager | None = None
         self.broker: Broker | None = None
+        self._purger: asyncio.Task[None] | None = None
 
     @property
     def dialect(self) -> str:
@@ -97,6 +103,7 @@ class Runtime:
             await self.catalogue.tenants.cluster_secret(secrets.token_hex(32)))
         await self.logs.start()
         self.broker.groups.start()
+        self._purger = asyncio.create_task(self._purge_loop(), name="org-purge")
         return self.broker
 
     async def advertise(self, host: str, port: int, listeners: dict[str, str]) -> None:
@@ -114,7 +121,22 @@ class Runtime:
             self.logs.stop_writes()
             await self.logs.stop()
 
+    async def _purge_loop(self) -> None:
+        """Deleted organizations' data goes once their grace period is over (any agent may
+        do it: the purge is idempotent)."""
+        assert self.broker is not None
+        while True:
+            await asyncio.sleep(self.options.retention_check_seconds)
+            try:
+                await self.broker.tenants.purge_deleted(self.broker,
+                                                        self.options.org_deletion_grace_ms)
+            except Exception as exc:  # the catalogue or store down: next time
+                log.warning("organization_purge_failed", error=str(exc))
+
     async def close(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
+            await asyncio.gather(self._purger, return_exceptions=True)
         if self.broker is not None:
             await self.broker.groups.stop()
         await self.catalogue.close()

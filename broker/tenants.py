@@ -15,13 +15,14 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import structlog
 
 from coordinator.tenants import (
     ACTIVE,
     DELETED,
+    PURGED,
     SUSPENDED,
     ApiKeyRow,
     NameTaken,
@@ -34,6 +35,9 @@ from . import credentials as cr
 from . import errors
 from .context import Principal, RequestContext
 from .sessions import Sessions
+
+if TYPE_CHECKING:
+    from .service import Broker
 from .types import DEFAULT_ORG, OrgId
 
 log = structlog.get_logger("streamhouse.tenants")
@@ -114,14 +118,14 @@ class Tenants:
         if ctx.principal.kind != "platform_admin" and ctx.org_id != org_id:
             raise errors.UnknownOrganization(f"organization {org_id!r} does not exist")
         org = await self.store.get_org(org_id)
-        if org is None or org.status == DELETED:
+        if org is None or org.status in (DELETED, PURGED):
             raise errors.UnknownOrganization(f"organization {org_id!r} does not exist")
         return org
 
     async def list_orgs(self, ctx: RequestContext) -> list[Organization]:
         if ctx.principal.kind != "platform_admin":
             return [await self.get_org(ctx, ctx.org_id)]
-        return [o for o in await self.store.list_orgs() if o.status != DELETED]
+        return [o for o in await self.store.list_orgs() if o.status not in (DELETED, PURGED)]
 
     async def update_org(self, ctx: RequestContext, org_id: str, *, name: str | None = None,
                          plan: str | None = None, status: str | None = None) -> Organization:
@@ -150,6 +154,23 @@ class Tenants:
         await self.sessions.end(org_id, "organization deleted")
         log.info("organization_deleted", org=org_id, principal=ctx.principal.name)
         return org
+
+    async def purge_deleted(self, broker: Broker, grace_ms: int) -> int:
+        """Remove the data of organizations deleted more than `grace_ms` ago: their topics
+        (catalogue rows, then objects under their prefix), groups, offsets, schemas and
+        credentials. Idempotent, so any agent may run it. The number purged."""
+        purged = 0
+        for org in await self.store.deleted_before(int(time.time() * 1000) - grace_ms):
+            ctx = RequestContext(principal=PLATFORM_ADMIN, org_id=OrgId(org.id), door="internal")
+            for topic in await broker.topics.list_topics(ctx):
+                try:
+                    await broker.topics.delete(ctx, topic.name)
+                except errors.UnknownTopicOrPartition:
+                    pass  # deleted meanwhile (by another agent's purge)
+            await self.store.purge_rows(org.id)
+            purged += 1
+            log.info("organization_purged", org=org.id, slug=org.slug)
+        return purged
 
     # -- API keys -----------------------------------------------------------------------------
 

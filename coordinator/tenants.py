@@ -10,7 +10,10 @@ from typing import Any
 
 from .sql import Driver, Row
 
-ACTIVE, SUSPENDED, DELETED = "active", "suspended", "deleted"
+ACTIVE, SUSPENDED, DELETED, PURGED = "active", "suspended", "deleted", "purged"
+# An organization's rows beside its topics (which go through the segment log's deletion).
+_ORG_TABLES = ("consumer_offsets", "consumer_groups", "group_coordinators", "registry_versions",
+               "registry_schemas", "registry_settings", "scram_credentials", "api_keys")
 
 
 def _now() -> int:
@@ -120,6 +123,20 @@ class TenantStore:
                                  " AND deleted_at IS NULL", _now(), org_id)
             row = await tx.fetchrow(f"SELECT {_ORG_COLS} FROM organizations WHERE id = $1", org_id)
         return _org(row) if row else None
+
+    async def deleted_before(self, cutoff_ms: int) -> list[Organization]:
+        """Organizations deleted before `cutoff_ms` whose data is still there."""
+        return [_org(r) for r in await self.driver.fetch(
+            f"SELECT {_ORG_COLS} FROM organizations WHERE status = $1 AND deleted_at < $2",
+            DELETED, cutoff_ms)]
+
+    async def purge_rows(self, org_id: str) -> None:
+        """Remove an organization's groups, offsets, schemas and credentials, and mark it
+        purged (its topics are removed beforehand, with their objects)."""
+        async with self.driver.transaction() as tx:
+            for table in _ORG_TABLES:
+                await tx.execute(f"DELETE FROM {table} WHERE org_id = $1", org_id)
+            await tx.execute("UPDATE organizations SET status = $1 WHERE id = $2", PURGED, org_id)
 
     # -- API keys -----------------------------------------------------------------------
 

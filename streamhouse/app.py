@@ -34,6 +34,7 @@ class Agent:
             lease_ttl_ms=s.lease_ttl_ms,
             wal_fsync=s.wal_fsync,
             retention_check_seconds=s.retention_check_seconds,
+            org_deletion_grace_ms=s.org_deletion_grace_ms,
             max_flushes_per_second=s.max_flushes_per_second,
             max_buffer_bytes=s.max_buffer_bytes,
             rack=s.rack,

@@ -34,6 +34,9 @@ class Settings:
     lease_ttl_ms: int = 10_000
     group_initial_rebalance_delay_ms: int = 200
     retention_check_seconds: float = 30.0
+    # How long a deleted organization's data stays before it is removed (catalogue rows and
+    # the objects under its prefix).
+    org_deletion_grace_ms: int = 7 * 24 * 3600 * 1000
     cors_origins: str | None = None
     # Extra Kafka listeners, comma-separated PROTOCOL://HOST:PORT with PROTOCOL one of
     # PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL (kafka_listen stays the PLAINTEXT one; "off"

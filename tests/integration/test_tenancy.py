@@ -483,3 +483,38 @@ def test_sasl_ssl_listener_and_https(server_factory: type[ServerProcess], tmp_pa
     md = AdminClient(tls).list_topics(timeout=10)
     assert [b.port for b in md.brokers.values()] == [tls_port]
     server.stop()
+
+
+def test_a_deleted_organization_is_purged_after_its_grace_period(
+    server_factory: type[ServerProcess], tmp_path: Path
+) -> None:
+    (tmp_path / "admin.key").write_text(ADMIN_SECRET)
+    sasl_port = free_port()
+    server = server_factory(tmp_path / "server", extra=[
+        "--listeners", f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "--admin-key-file", str(tmp_path / "admin.key"),
+        "--org-deletion-grace-ms", "1000", "--retention-check-seconds", "0.3"]).start()
+    http = f"http://127.0.0.1:{server.http_port}"
+    s = Secured(server=server, sasl_port=sasl_port, acme=_org(http, "acme"),
+                globex=_org(http, "globex"))
+    for org in (s.acme, s.globex):
+        p = Producer(conf(s, org, "PLAIN"))
+        p.produce("orders", value=f"{org.slug}-1".encode())
+        assert p.flush(15) == 0
+    objects = server.data_dir / "objects"
+    assert list((objects / f"org-{s.acme.id}").rglob("*.seg"))
+    assert httpx.delete(f"{http}/api/v1/organizations/{s.acme.id}",
+                        headers=admin_headers()).status_code == 204
+    # At once: its logins stop and it is gone from the API; its data stays for the grace.
+    assert httpx.get(f"{http}/api/v1/organizations/{s.acme.id}",
+                     headers=admin_headers()).status_code == 404
+    assert httpx.get(f"{http}/api/v1/topics", headers=bearer(s.acme.key, s.acme.secret)
+                     ).status_code == 401
+    deadline = time.monotonic() + 20
+    while list((objects / f"org-{s.acme.id}").rglob("*.seg")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not list((objects / f"org-{s.acme.id}").rglob("*.seg"))
+    assert '"organization_purged"' in server.log()
+    # globex is untouched.
+    assert consume_all(conf(s, s.globex, "PLAIN"), "orders", 1) == [b"globex-1"]
+    server.stop()
