@@ -6,13 +6,14 @@ parameters are ignored; booleans are accepted as true/false in any case.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from broker import errors
+from broker.registry.scoped import ScopedRegistryStore, current_org
 from broker.registry.service import (
     COMPATIBILITY_LEVELS,
     GLOBAL,
@@ -51,30 +52,30 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def create_registry_app(store: RegistryStore, broker: Broker | None = None) -> FastAPI:
+def create_registry_app(tables: RegistryStore, broker: Broker | None = None) -> FastAPI:
     app = FastAPI(title="StreamHouse Schema Registry", version="0.1.0",
                   description="Confluent Schema Registry compatible API", default_response_class=RegistryJSON)
+    # Every call of the store is made for the caller's organization (set per request below).
+    store = cast(RegistryStore, ScopedRegistryStore(tables))
     reg = Registry(store)
 
     @app.middleware("http")
     async def logins(request: Request, call_next: Any) -> Any:
-        """With logins on, Bearer or Basic credentials (Confluent's basic.auth.user.info).
-        The registry's subjects are not yet kept per organization, so until they are only
-        the default organization's keys and the platform admin may use it."""
+        """With logins on, Bearer or Basic credentials (Confluent's basic.auth.user.info);
+        subjects, versions, ids and settings are the caller's organization's."""
         if broker is None or not broker.tenants.enabled:
+            current_org.set(DEFAULT_ORG)
             return await call_next(request)
         try:
             login = await login_of(broker, request)
         except errors.AuthenticationFailed as exc:
             return RegistryJSON({"error_code": 40101, "message": exc.message}, status_code=401,
                                 headers={"WWW-Authenticate": 'Basic realm="schema-registry"'})
-        if login is not None and login.org_id != DEFAULT_ORG:
-            return RegistryJSON({"error_code": 40301, "message": "the schema registry serves the"
-                                 " default organization only for now"}, status_code=403)
         if (login is not None and login.principal.scope == "read-only"
                 and request.method not in ("GET", "HEAD", "OPTIONS")):
             return RegistryJSON({"error_code": 40301, "message": "a read-only key may not change"
                                  " the registry"}, status_code=403)
+        current_org.set(login.org_id if login is not None else DEFAULT_ORG)
         return await call_next(request)
 
     @app.exception_handler(RegistryError)
