@@ -221,6 +221,24 @@ class UnknownApiKey(BrokerError):
     http_status, http_code = 404, "not_found"
 
 
+class PolicyViolation(BrokerError):
+    """A count quota (topics, partitions, storage) would be exceeded."""
+
+    kafka_code = ErrorCode.policy_violation
+    http_status, http_code = 403, "quota_exceeded"
+
+
+class QuotaExceeded(BrokerError):
+    """Over a rate quota over HTTP: retry after the time given."""
+
+    kafka_code = ErrorCode.throttling_quota_exceeded
+    http_status, http_code = 429, "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_ms: int) -> None:
+        super().__init__(message)
+        self.retry_after_ms = retry_after_ms
+
+
 class ResourceNotFound(BrokerError):
     kafka_code = ErrorCode.resource_not_found
     http_status, http_code = 404, "not_found"

@@ -40,6 +40,12 @@ class PartitionRead:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FetchResult:
+    reads: list[PartitionRead]
+    throttle_ms: int  # over the consumer_byte_rate quota: how long to hold off
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OffsetAnswer:
     offset: int
     timestamp: int
@@ -73,7 +79,7 @@ class Fetch:
         max_bytes: int,
         min_bytes: int,
         max_wait_s: float,
-    ) -> list[PartitionRead]:
+    ) -> FetchResult:
         """Whole batches from each offset, in order, until `min_bytes` are there or
         `max_wait_s` passes (waiting on high-watermark events, never polling)."""
         deadline = time.monotonic() + max(max_wait_s, 0)
@@ -107,7 +113,10 @@ class Fetch:
                 p.high_watermark > w.offset for _r, p, w in targets if p is not None
             ):
                 break
-        return [r for r, _p, _w in targets]
+        reads = [r for r, _p, _w in targets]
+        sent = sum(len(r.records) for r in reads if r.records)
+        return FetchResult(reads=reads, throttle_ms=await self._b.quotas.charge(
+            ctx, "consumer_byte_rate", sent) if sent else 0)
 
     async def _read_all(
         self, targets: list[tuple[PartitionRead, PartitionLog | None, FetchPartition]],

@@ -83,10 +83,25 @@ class Produce:
         timeout_s: float,
         forward: bool = False,
         all_or_nothing: bool = False,
+        refuse_over_quota: bool = False,
+        charged: bool = False,
     ) -> ProduceResult:
         """Append each partition's record set and wait as `acks` asks (0: not at all, 1: the
-        WAL, -1: the flush commit, at most `timeout_s`). Refusals are per partition."""
+        WAL, -1: the flush commit, at most `timeout_s`). Refusals are per partition.
+
+        Over its byte-rate quota a caller is throttled (the records are taken, the result
+        says how long to hold off), or with `refuse_over_quota` (HTTP, which cannot mute a
+        client) refused with QuotaExceeded while it is over. `charged`: the door charged the
+        bytes already (the Kafka door does, as it reads the request)."""
         started = time.perf_counter()
+        quotas = self._b.quotas
+        if refuse_over_quota:
+            debt = await quotas.debt_ms(ctx, "producer_byte_rate")
+            if debt:
+                raise errors.QuotaExceeded(
+                    f"over the producer_byte_rate quota: retry in {debt} ms",
+                    retry_after_ms=debt)
+        await quotas.check_storage(ctx)
         if acks not in (0, 1, -1):
             refusal = errors.InvalidRequiredAcks(f"acks must be 0, 1 or -1 (all), got {acks}")
             return ProduceResult(topics=[
@@ -143,6 +158,10 @@ class Produce:
                 _appended(entry, appended, acks)
         if forwards:
             await asyncio.gather(*(self._forward(ctx, e, t, r, acks) for e, t, r in forwards))
+        if not charged:
+            taken = sum(len(r) for _n, parts in writes for _p, r in parts if r)
+            result.throttle_ms = max(result.throttle_ms,
+                                     await quotas.charge(ctx, "producer_byte_rate", taken))
         if acks != 0:
             await _wait(result, timeout_s)
         _metrics.PRODUCER_LATENCY.labels(str(acks)).observe(time.perf_counter() - started)

@@ -14,6 +14,7 @@ from .groups import Groups
 from .peers import Peers
 from .produce import Produce
 from .producer_ids import ProducerIds
+from .quotas import Quotas
 from .registry.service import RegistryStore
 from .schema_policy import SchemaValidator
 from .sessions import Sessions
@@ -64,6 +65,7 @@ class Broker:
         # The cluster's shared secret, signing agent-to-agent requests (broker.runtime sets it).
         self.peer_secret: bytes | None = None
         self.tenants = Tenants(catalogue.tenants, self.sessions)
+        self.quotas = Quotas(self, catalogue.quotas)
 
     @property
     def node_id(self) -> int:

@@ -159,6 +159,7 @@ class Topics:
                 "replication is the object store's; use -1, 1, 2 or 3"
             )
         checked = check_config(config or {})
+        await self._check_counts(ctx, topics=1, partitions=count)
         if validate_only:
             if await self.get(ctx, name, refresh=True) is not None:
                 raise errors.TopicAlreadyExists(f"topic {name!r} already exists")
@@ -230,6 +231,7 @@ class Topics:
                 f"topic {name!r} has {before.partition_count} partitions; the new count must be"
                 f" larger, got {count}"
             )
+        await self._check_counts(ctx, topics=0, partitions=count - before.partition_count)
         if validate_only:
             return before
         leader = self._b.cluster.leader_for_new()
@@ -245,6 +247,16 @@ class Topics:
             self._b.logs.adopt_new(topic, range(before.partition_count, count))
         log.info("partitions_added", org=ctx.org_id, topic=name, partitions=count)
         return topic
+
+    async def _check_counts(self, ctx: RequestContext, *, topics: int, partitions: int) -> None:
+        limits = await self._b.quotas.limits(ctx.org_id)
+        if ("", "topics") not in limits and ("", "partitions") not in limits:
+            return
+        existing = await self._b.catalogue.list_topics(ctx.org_id)
+        quotas = self._b.quotas
+        await quotas.check_count(ctx, "topics", len(existing) + topics)
+        await quotas.check_count(ctx, "partitions",
+                                 sum(t.partition_count for t in existing) + partitions)
 
     async def delete(self, ctx: RequestContext, name: str) -> Topic:
         """Delete a topic, its catalogue rows and then its objects."""

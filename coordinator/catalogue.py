@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NewType
 
 from .offsets import OffsetStore
+from .quotas import QuotaStore
 from .registry import RegistryStore
 from .sql import Driver, Session, driver_for, migrate
 from .tenants import TenantStore
@@ -189,6 +190,7 @@ class Catalogue:
         self.offsets = OffsetStore(driver)
         self.registry = RegistryStore(driver)
         self.tenants = TenantStore(driver)
+        self.quotas = QuotaStore(driver)
 
     @classmethod
     def from_url(cls, url: str) -> Catalogue:

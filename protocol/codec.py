@@ -43,6 +43,7 @@ class Request:
     frame: bytes = b""  # the request as received (an agent's signed request is checked on it)
     body_offset: int = 0
     peer_org: str | None = None  # set once an agent's signature is verified
+    throttle_ms: int = 0  # charged against a quota as it was read
 
 
 @cache

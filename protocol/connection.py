@@ -46,6 +46,7 @@ class Connection:
         protocol: str = "PLAINTEXT",
         sessions: Sessions | None = None,
         peer_secret: bytes | None = None,
+        precharge: Callable[[Request, Connection], int] | None = None,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -73,6 +74,8 @@ class Connection:
         self._sessions = sessions
         self._session: Session | None = None
         self.peer_secret = peer_secret  # checks other agents' signed requests
+        self.muted_until = 0.0  # monotonic: over a quota, nothing is read until then
+        self.precharge = precharge  # a produce's bytes against its quota, as it is read
 
     def authenticated(self, login: Login, lifetime_ms: int) -> None:
         self.login = login
@@ -85,6 +88,14 @@ class Connection:
             self._session = Session(org_id=login.org_id, principal=login.principal.name,
                                     close=self.end_session)
             self._sessions.add(self._session)
+
+    def mute_for(self, ms: int) -> None:
+        self.muted_until = max(self.muted_until, time.monotonic() + ms / 1000)
+
+    async def _wait_if_muted(self) -> None:
+        remaining = self.muted_until - time.monotonic()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
 
     def end_session(self, reason: str) -> None:
         """Close this connection now (its key was revoked, its organization suspended)."""
@@ -145,6 +156,7 @@ class Connection:
 
     async def _read_requests(self) -> None:
         while not self.closing:
+            await self._wait_if_muted()
             data = await self.reader.read(262144)
             if not data:
                 return
@@ -190,6 +202,12 @@ class Connection:
                                 api_key=request.api_key, client_id=request.client_id)
                     self.closing = True
                     return
+                await self._wait_if_muted()  # frames already read wait too
+                if self.precharge is not None:
+                    throttle = self.precharge(request, self)
+                    if throttle:
+                        self.mute_for(throttle)
+                        request = dataclasses.replace(request, throttle_ms=throttle)
                 task = asyncio.create_task(self._handle(request))
                 await self._responses.put(task)
 

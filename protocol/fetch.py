@@ -26,10 +26,11 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
                        max_bytes=p.partition_max_bytes)
         for t in body.topics for p in t.partitions
     ]
-    reads = iter(await kafka.broker.fetch.fetch(
+    result = await kafka.broker.fetch.fetch(
         conn.context(request), wanted, max_bytes=body.max_bytes, min_bytes=body.min_bytes,
         max_wait_s=body.max_wait.total_seconds(),
-    ))
+    )
+    reads = iter(result.reads)
     responses = []
     for t in body.topics:
         partitions = []
@@ -51,4 +52,5 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
                 request_errors.labels("fetch", read.error.kafka_code.name).inc()
             partitions.append(entry)
         responses.append({"topic": t.topic, "partitions": partitions})
-    return {"throttle_time": 0, "error_code": 0, "session_id": 0, "responses": responses}
+    return {"throttle_time": result.throttle_ms, "error_code": 0, "session_id": 0,
+            "responses": responses}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import functools
 import hmac
 import ssl
@@ -58,6 +59,16 @@ class KafkaListener:
                 self._handlers[api_key] = module
                 self.supported[api_key] = versions
 
+    def precharge(self, request: Request, conn: Connection) -> int:
+        """Charge a produce's bytes against its producer quota as it is read: the throttle
+        it earns holds the requests read after it (however many the client pipelines)."""
+        if request.api_key != 0:
+            return 0
+        amount = sum(len(p.records) for t in request.body.topic_data
+                     for p in t.partition_data if p.records)
+        return self.broker.quotas.charge_now(conn.context(request), "producer_byte_rate",
+                                             amount)
+
     def unknown_scram_user(self, username: str, mechanism: str) -> ScramCredential:
         """A stand-in credential for a login name that has none (see protocol.sasl)."""
         fake = self._fake_scram.get(mechanism)
@@ -79,6 +90,16 @@ class KafkaListener:
         started = time.perf_counter()
         try:
             body = await module.handle(self, request, conn)
+            if isinstance(body, dict) and "throttle_time" in body:
+                # Over a quota: the answer says how long to hold off, and this connection
+                # is not read for that long (KIP-219), whatever the client does with it.
+                reported = _ms(body["throttle_time"])
+                rate = await self.broker.quotas.charge(conn.context(request), "request_rate", 1)
+                body["throttle_time"] = max(reported, rate)
+                # A produce's own throttle muted the connection as it was read already.
+                fresh = max(rate, reported if reported > request.throttle_ms else 0)
+                if fresh:
+                    conn.mute_for(fresh)
             if isinstance(body, dict):
                 if name not in _COUNTS_ITS_OWN_ERRORS:
                     _count_errors(_api_name(request.api_key), body)
@@ -163,6 +184,7 @@ class KafkaListener:
             protocol=ep.protocol,
             sessions=self.broker.sessions,
             peer_secret=self.broker.peer_secret,
+            precharge=self.precharge,
         )
         task = asyncio.current_task()
         assert task is not None
@@ -190,6 +212,10 @@ class KafkaListener:
         for _ep, server in self._servers:
             await server.wait_closed()
         self._servers = []
+
+
+def _ms(value: Any) -> int:
+    return int(value.total_seconds() * 1000) if isinstance(value, datetime.timedelta) else int(value)
 
 
 # The hot paths count their error codes where they set them, without a walk of the answer.

@@ -29,6 +29,7 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
         [(t.name, [(p.index, p.records) for p in t.partition_data]) for t in body.topic_data],
         acks=body.acks,
         timeout_s=body.timeout.total_seconds(),
+        charged=True,  # by the connection as it read the request (KafkaListener.precharge)
     )
     if body.acks == 0:
         return None
@@ -50,7 +51,8 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
                 _refused(entry, p.error)
             partitions.append(entry)
         responses.append({"name": t.name, "partition_responses": partitions})
-    return {"responses": responses, "throttle_time": result.throttle_ms}
+    return {"responses": responses,
+            "throttle_time": max(result.throttle_ms, request.throttle_ms)}
 
 
 def _refused(entry: dict[str, Any], error: errors.BrokerError) -> None:

@@ -10,6 +10,7 @@ from . import (
     metadata,
     produce,
     producer_ids,
+    quotas_admin,
     sasl,
     security_admin,
     topics_admin,
@@ -26,6 +27,7 @@ MODULES = (
     cluster,
     producer_ids,
     groups,
+    quotas_admin,
     sasl,
     security_admin,
 )

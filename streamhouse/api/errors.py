@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from broker.errors import BrokerError, is_known, translate
+from broker.errors import BrokerError, QuotaExceeded, is_known, translate
 
 log = structlog.get_logger("streamhouse.api")
 
@@ -79,6 +79,8 @@ def install(app: FastAPI) -> None:
 
 def _broker_error(exc: BrokerError) -> JSONResponse:
     headers = {"Retry-After": "1"} if exc.retriable and exc.http_status == 503 else None
+    if isinstance(exc, QuotaExceeded):
+        headers = {"Retry-After": str(max(1, -(-exc.retry_after_ms // 1000)))}
     if exc.http_status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="streamhouse", Basic realm="streamhouse"'}
     return JSONResponse({"error": exc.http_code, "message": exc.message},

@@ -294,3 +294,19 @@ class ApiKey(BaseModel):
 
 class ApiKeyCreated(ApiKey):
     secret: str = Field(description="shown once: it is kept only as a salted hash")
+
+
+class Quotas(BaseModel):
+    """Quotas by client id ("" for the organization's own): name -> value. Rates:
+    producer_byte_rate and consumer_byte_rate (bytes/s), request_rate (requests/s);
+    counts: topics, partitions, storage_bytes."""
+
+    org_id: str
+    quotas: dict[str, dict[str, float]]
+
+
+class QuotaSet(BaseModel):
+    client_id: str = Field(default="", description='"" sets the organization\'s own quota')
+    name: Literal["producer_byte_rate", "consumer_byte_rate", "request_rate", "topics",
+                  "partitions", "storage_bytes"]
+    value: float | None = Field(default=None, description="null removes the quota")

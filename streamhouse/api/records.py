@@ -144,6 +144,7 @@ async def produce(
     result = await b.produce.produce(
         ctx, [(topic.name, [(p, build_batch(by_partition[p][1])) for p in partitions])],
         acks=ACKS[x_ack_mode], timeout_s=30, forward=True, all_or_nothing=True,
+        refuse_over_quota=True,
     )
     if (error := result.first_error()) is not None:
         raise error

@@ -94,3 +94,21 @@ async def revoke_api_key(
 ) -> Response:
     await b.tenants.revoke_api_key(ctx, org_id, key_id)
     return Response(status_code=204)
+
+
+@router.get("/{org_id}/quotas", response_model=models.Quotas, responses=_ERRORS)
+async def get_quotas(
+    org_id: str, ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> models.Quotas:
+    await b.tenants.get_org(ctx, org_id)
+    return models.Quotas(org_id=org_id, quotas=await b.quotas.describe(ctx, org_id))
+
+
+@router.put("/{org_id}/quotas", response_model=models.Quotas, responses=_ERRORS)
+async def set_quota(
+    org_id: str, body: models.QuotaSet, ctx: RequestContext = Depends(context),
+    b: Broker = Depends(broker),
+) -> models.Quotas:
+    await b.tenants.get_org(ctx, org_id)
+    await b.quotas.set(ctx, body.client_id, body.name, body.value, org_id=org_id)
+    return models.Quotas(org_id=org_id, quotas=await b.quotas.describe(ctx, org_id))

@@ -564,3 +564,105 @@ def test_schema_registry_is_per_organization_with_basic_auth(secured: Secured) -
     with pytest.raises(SchemaRegistryError) as refused:
         reader.register_schema("more-value", Schema(json.dumps(schema), "AVRO"))
     assert refused.value.http_status_code == 403
+
+
+def set_quota(s: Secured, org: Org, name: str, value: float | None, client_id: str = "") -> None:
+    r = httpx.put(f"{s.http}/api/v1/organizations/{org.id}/quotas", headers=admin_headers(),
+                  json={"client_id": client_id, "name": name, "value": value})
+    assert r.status_code == 200, r.text
+
+
+def test_count_quotas_refuse_with_policy_violation(secured: Secured) -> None:
+    s = secured
+    set_quota(s, s.acme, "topics", 1)
+    set_quota(s, s.acme, "partitions", 4)
+    admin = AdminClient(conf(s, s.acme, "PLAIN"))
+    admin.create_topics([NewTopic("first", 3)])["first"].result(15)
+    with pytest.raises(KafkaException, match="POLICY_VIOLATION") as refused:
+        admin.create_topics([NewTopic("second", 1)])["second"].result(15)
+    assert "topics would be 2" in str(refused.value)
+    from confluent_kafka.admin import NewPartitions
+
+    with pytest.raises(KafkaException, match="partitions would be 5"):
+        admin.create_partitions([NewPartitions("first", 5)])["first"].result(15)
+    rest = httpx.post(f"{s.http}/api/v1/topics", json={"name": "third", "partitions": 1},
+                      headers=bearer(s.acme.key, s.acme.secret))
+    assert rest.status_code == 403 and rest.json()["error"] == "quota_exceeded"
+    # Another organization is not limited by acme's quotas.
+    other = AdminClient(conf(s, s.globex, "PLAIN"))
+    other.create_topics([NewTopic("second", 1)])["second"].result(15)
+    # The organization sees its quotas; only the platform admin sets them.
+    seen = httpx.get(f"{s.http}/api/v1/organizations/{s.acme.id}/quotas",
+                     headers=bearer(s.acme.key, s.acme.secret)).json()
+    assert seen["quotas"][""] == {"partitions": 4.0, "topics": 1.0}
+    denied = httpx.put(f"{s.http}/api/v1/organizations/{s.acme.id}/quotas",
+                       headers=bearer(s.acme.key, s.acme.secret),
+                       json={"name": "topics", "value": 100})
+    assert denied.status_code == 403
+
+
+def test_a_producer_over_its_byte_rate_is_held_to_it(secured: Secured) -> None:
+    s = secured
+    rate = 1_000_000
+    set_quota(s, s.globex, "producer_byte_rate", rate)
+    p = Producer(conf(s, s.globex, "PLAIN", **{"linger.ms": 5, "batch.size": 65536}))
+    value = b"x" * 1000
+    n = 4000  # 4 MB: the first second's credit (1 MB), then at least 3 s at the rate
+    failures: list[str] = []
+    started = time.monotonic()
+    for _ in range(n):
+        p.produce("limited", value=value,
+                  on_delivery=lambda err, _m: failures.append(str(err)) if err else None)
+        p.poll(0)
+    assert p.flush(60) == 0
+    elapsed = time.monotonic() - started
+    assert not failures  # held back, never refused
+    assert elapsed >= (n * len(value) - rate) / rate * 0.8
+    assert '"streamhouse_quota_throttle_seconds' not in s.server.log()  # a metric, not a log
+    metrics = httpx.get(f"{s.http}/metrics", headers=admin_headers()).text
+    assert f'streamhouse_quota_throttle_seconds_total{{org="{s.globex.id}",quota="producer_byte_rate"}}' in metrics
+
+
+def test_http_produce_over_its_rate_gets_429_with_retry_after(secured: Secured) -> None:
+    s = secured
+    set_quota(s, s.acme, "producer_byte_rate", 1000)
+    records = {"topic": "http-limited", "records": [{"value": "y" * 5000}]}
+    first = httpx.post(f"{s.http}/api/v1/produce", json=records,
+                       headers=bearer(s.acme.key, s.acme.secret))
+    assert first.status_code == 200  # taken, and the quota is now in debt
+    second = httpx.post(f"{s.http}/api/v1/produce", json=records,
+                        headers=bearer(s.acme.key, s.acme.secret))
+    assert second.status_code == 429 and int(second.headers["Retry-After"]) >= 1
+    assert second.json()["error"] == "rate_limited"
+
+
+def test_client_quotas_over_kafka(secured: Secured) -> None:
+    """AlterClientQuotas and DescribeClientQuotas: an organization's admin sets client-id
+    quotas within it (never above its own), and sees only its own."""
+    from kio.schema.alter_client_quotas.v1.request import AlterClientQuotasRequest
+    from kio.schema.describe_client_quotas.v1.request import DescribeClientQuotasRequest
+
+    s = secured
+    set_quota(s, s.acme, "producer_byte_rate", 100_000)
+    set_quota(s, s.globex, "consumer_byte_rate", 7)
+
+    def alter(w: Wire, entity: list[dict[str, Any]], key: str, value: float) -> Any:
+        return w.call(AlterClientQuotasRequest, {"validate_only": False, "entries": [
+            {"entity": entity, "ops": [{"key": key, "value": value, "remove": False}]}]})
+
+    w = Wire(s.sasl)
+    login(w, "PLAIN", b"\0" + s.acme.key.encode() + b"\0" + s.acme.secret.encode())
+    app = [{"entity_type": "client-id", "entity_name": "app-1"}]
+    ok = alter(w, app, "producer_byte_rate", 50_000)
+    assert ok.entries[0].error_code == ErrorCode.none
+    above = alter(w, app, "producer_byte_rate", 500_000)  # above the organization's 100k
+    assert above.entries[0].error_code == ErrorCode.policy_violation
+    own = alter(w, [{"entity_type": "user", "entity_name": None}], "producer_byte_rate", 1e9)
+    assert own.entries[0].error_code == ErrorCode.cluster_authorization_failed
+    described = w.call(DescribeClientQuotasRequest, {"components": [], "strict": False})
+    assert described.error_code == ErrorCode.none
+    seen = {tuple((e.entity_type, e.entity_name) for e in entry.entity):
+            {v.key: v.value for v in entry.values} for entry in described.entries}
+    assert seen == {(("user", None),): {"producer_byte_rate": 100_000.0},
+                    (("client-id", "app-1"),): {"producer_byte_rate": 50_000.0}}  # no globex
+    w.close()
