@@ -299,6 +299,13 @@ _LOWER: list[tuple[type[BaseException], type[BrokerError]]] = [
 ]
 
 
+def _catalogue_driver_error(exc: BaseException) -> bool:
+    """A connection or server error of the catalogue's drivers (asyncpg, sqlite3) that they
+    raise as their own: the catalogue is unreachable or failing, which a client may retry."""
+    module = type(exc).__module__
+    return isinstance(exc, OSError) or module.startswith(("asyncpg", "sqlite3", "aiosqlite"))
+
+
 def translate(exc: BaseException) -> BrokerError:
     """The BrokerError a lower layer's exception stands for (UnknownServerError if none)."""
     if isinstance(exc, BrokerError):
@@ -308,6 +315,10 @@ def translate(exc: BaseException) -> BrokerError:
             error = cls(str(exc) or type(exc).__name__)
             error.__cause__ = exc
             return error
+    if _catalogue_driver_error(exc):
+        unavailable = StorageUnavailable(f"the catalogue failed: {exc or type(exc).__name__}")
+        unavailable.__cause__ = exc
+        return unavailable
     error = UnknownServerError(f"internal error: {type(exc).__name__}")
     error.__cause__ = exc
     return error
@@ -315,4 +326,5 @@ def translate(exc: BaseException) -> BrokerError:
 
 def is_known(exc: BaseException) -> bool:
     """Whether an exception is a domain condition (as opposed to a bug to log loudly)."""
-    return isinstance(exc, BrokerError) or any(isinstance(exc, lower) for lower, _ in _LOWER)
+    return (isinstance(exc, BrokerError) or any(isinstance(exc, lower) for lower, _ in _LOWER)
+            or _catalogue_driver_error(exc))

@@ -18,6 +18,11 @@ from coordinator.offsets import CommittedOffset
 
 
 class Peers(Protocol):
+    def use_secret(self, secret: bytes) -> None:
+        """The cluster's shared secret to sign requests with (set as the catalogue opens,
+        before the WAL replay may need to hand batches over)."""
+        ...
+
     async def produce(
         self, agent: Agent, org_id: str, topic: str, partition: int, records: bytes, *, acks: int
     ) -> int:

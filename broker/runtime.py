@@ -101,6 +101,7 @@ class Runtime:
                              options=o.broker, peers=peers)
         self.broker.peer_secret = bytes.fromhex(
             await self.catalogue.tenants.cluster_secret(secrets.token_hex(32)))
+        peers.use_secret(self.broker.peer_secret)
         await self.logs.start()
         self.broker.groups.start()
         self._purger = asyncio.create_task(self._purge_loop(), name="org-purge")

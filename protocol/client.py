@@ -98,6 +98,9 @@ class KafkaPeers:
     def __init__(self) -> None:
         self.secret: bytes | None = None
 
+    def use_secret(self, secret: bytes) -> None:
+        self.secret = secret
+
     def _signed(self, org_id: str) -> tuple[bytes, str]:
         if self.secret is None:
             raise errors.StorageUnavailable("this agent cannot reach other agents yet")

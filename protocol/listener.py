@@ -126,6 +126,12 @@ class KafkaListener:
                           api_version=request.api_version, client_id=request.client_id)
         if request.api_key == 0 and getattr(request.body, "acks", -1) == 0:
             raise exc  # acks=0 expects no answer: as Kafka, the connection closes instead
+        if request.api_key == 3 and error.retriable:
+            # Metadata that cannot be read now closes the connection, as before: answered
+            # with LEADER_NOT_AVAILABLE instead, durability drill 4b (an agent cut off from
+            # PostgreSQL, acks=1) duplicated a handed-over batch in 2 runs of 6; closing, 0
+            # of 12. Until that is understood, clients reconnect and refresh elsewhere.
+            raise exc
         body = error_response(request, error.kafka_code, error.message)
         if body is None:
             raise exc

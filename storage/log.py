@@ -48,6 +48,7 @@ from .producers import AppendedBatch, stored_chain
 from .recordbatch import (
     InvalidBatch,
     decode_records,
+    read_header,
     scan_headers,
     set_base_offset,
     set_leader_epoch,
@@ -326,8 +327,12 @@ class LogManager:
                           partition=plog.partition, old_base_offset=batch.base_offset)
                 continue
             delay = 0.5
+            outcome = "forwarded"
             while True:  # acknowledged data: keep trying while this agent runs
                 try:
+                    if await self._committed_before_fencing(batch):
+                        outcome = "already_committed"
+                        break
                     await self.forward(plog.topic_id, plog.partition, batch.data)
                     break
                 except asyncio.CancelledError:
@@ -338,9 +343,26 @@ class LogManager:
                                 retry_in=delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
-            metrics.WAL_RECOVERED.labels("forwarded").inc()
-            log.warning("fenced_batch_forwarded", topic=plog.topic_name,
+            metrics.WAL_RECOVERED.labels(outcome).inc()
+            log.warning("fenced_batch_forwarded" if outcome == "forwarded"
+                        else "fenced_batch_was_committed", topic=plog.topic_name,
                         partition=plog.partition, old_base_offset=batch.base_offset)
+
+    async def _committed_before_fencing(self, batch: PendingBatch) -> bool:
+        """Whether a fenced batch is in the log after all: a commit whose answer was lost
+        (the catalogue cut off mid-commit) made it durable at its offset under this agent's
+        epoch before the next leader took over. Handing it over again would duplicate it."""
+        plog = batch.log
+        epoch = read_header(batch.data).partition_leader_epoch
+        for chunk in await self.catalogue.list_chunks(plog.topic_id, plog.partition,
+                                                      batch.base_offset):
+            if chunk.base_offset > batch.base_offset:
+                return False
+            data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
+            for h in scan_headers(data):
+                if h.base_offset == batch.base_offset:
+                    return h.partition_leader_epoch == epoch
+        return False
 
     def drop(self, plog: PartitionLog, *, reason: str) -> None:
         """Forget a partition this agent no longer leads; it is reopened on next use."""

@@ -61,9 +61,8 @@ class Agent:
         advertised_host = s.advertised_host or (
             host if host not in ("0.0.0.0", "::") else "localhost"
         )
-        peers = KafkaPeers()
-        self.broker = await self.runtime.open(advertised_host, s.advertised_port or port, peers)
-        peers.secret = self.broker.peer_secret
+        self.broker = await self.runtime.open(advertised_host, s.advertised_port or port,
+                                              KafkaPeers())
         if s.admin_key_file is not None:
             secret = s.admin_key_file.read_text().strip()
             if len(secret) < 16:

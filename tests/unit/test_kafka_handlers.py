@@ -54,6 +54,9 @@ _correlation = itertools.count(1)
 class StubPeers:
     """broker.peers.Peers for a lone agent: there is nobody to ask."""
 
+    def use_secret(self, secret: bytes) -> None:
+        self.secret = secret
+
     async def produce(
         self, agent: Agent, org_id: str, topic: str, partition: int, records: bytes, *,
         acks: int,
@@ -440,21 +443,40 @@ async def test_catalogue_failure_answers_storage_error_and_keeps_the_connection(
     assert created.topics[0].error_code == ErrorCode.none
 
     async def down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionResetError("the catalogue's connection was reset")
+
+    # A raw driver error (as asyncpg raises when PostgreSQL goes away) is the catalogue
+    # being unavailable: the retriable KAFKA_STORAGE_ERROR, and the connection goes on.
+    monkeypatch.setattr(kafka.broker.fetch, "list_offset", down)
+    offsets, after = list_offsets("ledger"), api_versions(3)
+    answers = await exchange(kafka.listener, offsets, after)
+    monkeypatch.undo()
+
+    assert [a.correlation_id for a in answers] == [offsets.correlation_id, after.correlation_id]
+    [topic] = answers[0].body.topics
+    assert topic.name == "ledger"
+    [partition] = topic.partitions
+    assert partition.error_code == ErrorCode.kafka_storage_error
+    assert int(partition.error_code) == 56
+    assert partition.error_code.retriable
+    assert answers[1].body.error_code == ErrorCode.none
+    assert answers[1].body.api_keys
+
+
+async def test_metadata_the_catalogue_cannot_answer_closes_the_connection(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Metadata is the one request a catalogue outage still answers by closing: clients
+    reconnect and refresh elsewhere (answering LEADER_NOT_AVAILABLE duplicated a
+    handed-over batch in durability drill 4b; protocol/listener.py says more)."""
+    await one(kafka.listener, metadata("ledger"))
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
         raise CatalogueUnavailable("down")
 
     monkeypatch.setattr(kafka.broker.catalogue, "list_partitions", down)
-    meta, after = metadata("ledger"), api_versions(3)
-    answers = await exchange(kafka.listener, meta, after)
-    monkeypatch.undo()
-
-    assert [a.correlation_id for a in answers] == [meta.correlation_id, after.correlation_id]
-    [topic] = answers[0].body.topics
-    assert topic.name == "ledger"
-    assert topic.error_code == ErrorCode.kafka_storage_error
-    assert int(topic.error_code) == 56
-    assert topic.error_code.retriable
-    assert answers[1].body.error_code == ErrorCode.none
-    assert answers[1].body.api_keys
+    writer = await serve(kafka.listener, metadata("ledger").frame + api_versions(3).frame)
+    assert bytes(writer.data) == b"" and writer.closed
 
 
 # -- 6. A handler bug ----------------------------------------------------------------------
