@@ -50,12 +50,13 @@ chaos: $(STAMP)
 
 ## bench: StreamHouse beside Tansu, local folder and S3 (moto), REST produce beside the
 ## Kafka path, and logins/TLS beside PLAINTEXT; writes docs/BENCHMARKS.md,
-## docs/BENCHMARKS-REST.md and docs/BENCHMARKS-AUTH.md
+## docs/BENCHMARKS-REST.md, docs/BENCHMARKS-AUTH.md and docs/BENCHMARKS-QUOTAS.md
 bench: $(STAMP)
 	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/rest_produce.py --seconds 4 --batch 500
 	$(BIN)/python bench/auth.py
+	$(BIN)/python bench/quotas.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
