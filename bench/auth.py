@@ -11,7 +11,6 @@ import argparse
 import datetime
 import json
 import platform
-import socket
 import ssl
 import statistics
 import subprocess
@@ -25,29 +24,16 @@ import httpx
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from procs import free_port, wait_port  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 
 from tests.integration.test_tenancy import _self_signed  # noqa: E402
 from tests.wire import Wire  # noqa: E402
 
 ADMIN = "bench-platform-admin-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def produce_rate(conf: dict[str, Any], topic: str, records: int, value: bytes) -> float:
@@ -134,7 +120,7 @@ def main() -> None:
         "off", "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for port in (plain, sasl, sasl_ssl, http):
-            wait_port(port)
+            wait_port(port, 30, proc)
         h = {"Authorization": f"Bearer {ADMIN}"}
         base = f"http://127.0.0.1:{http}"
         # The default organization has the PLAINTEXT listener; its admin key logs in on the

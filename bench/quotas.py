@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,24 +27,11 @@ import httpx
 from confluent_kafka import Producer
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from procs import free_port, wait_port  # noqa: E402
+
 ADMIN = "bench-platform-admin-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def produce_for(conf: dict[str, Any], topic: str, seconds: float, value: bytes,
@@ -94,7 +80,7 @@ def main() -> None:
         "off", "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for port in (plain, sasl, http):
-            wait_port(port)
+            wait_port(port, 30, proc)
         h = {"Authorization": f"Bearer {ADMIN}"}
         base = f"http://127.0.0.1:{http}"
         confs = {}
