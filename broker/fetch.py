@@ -12,7 +12,7 @@ from coordinator.catalogue import Topic
 from storage.partition import PartitionLog
 from storage.recordbatch import Record, decode_records
 
-from . import errors
+from . import errors, metrics
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -115,6 +115,8 @@ class Fetch:
                 break
         reads = [r for r, _p, _w in targets]
         sent = sum(len(r.records) for r in reads if r.records)
+        if sent:
+            metrics.bytes_out(ctx.org_id, sent)
         return FetchResult(reads=reads, throttle_ms=await self._b.quotas.charge(
             ctx, "consumer_byte_rate", sent) if sent else 0)
 

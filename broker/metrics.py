@@ -1,5 +1,6 @@
-"""Metrics of the broker's own decisions (quotas), per organization: cheap on the hot path
-(one counter increment when a caller is throttled, nothing otherwise)."""
+"""Metrics per organization: its traffic through this agent and the throttle time it was
+given. Cheap on the hot path: one counter increment per request, on a child cached per
+organization, and a running total kept beside it for the usage API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,35 @@ QUOTA_THROTTLE_SECONDS = Counter(
     "Throttle time given to callers over a rate quota, by organization and quota",
     ["org", "quota"],
 )
+ORG_BYTES = Counter(
+    "streamhouse_org_bytes",
+    "Record bytes through this agent by organization and direction (in: produced, out: fetched)",
+    ["org", "direction"],
+)
+
+_children: dict[tuple[str, str], tuple[Counter, list[int]]] = {}
+
+
+def _count(org_id: str, direction: str, n: int) -> None:
+    entry = _children.get((org_id, direction))
+    if entry is None:
+        entry = _children[(org_id, direction)] = (ORG_BYTES.labels(org_id, direction), [0])
+    entry[0].inc(n)
+    entry[1][0] += n
+
+
+def bytes_in(org_id: str, n: int) -> None:
+    _count(org_id, "in", n)
+
+
+def bytes_out(org_id: str, n: int) -> None:
+    _count(org_id, "out", n)
+
+
+def org_totals(org_id: str) -> tuple[int, int]:
+    """(bytes in, bytes out) of an organization through this agent since it started."""
+    got = [_children.get((org_id, d)) for d in ("in", "out")]
+    return (got[0][1][0] if got[0] else 0, got[1][1][0] if got[1] else 0)
 
 
 def throttled(org_id: str, quota: str, throttle_ms: int) -> None:

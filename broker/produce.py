@@ -25,7 +25,7 @@ from storage import metrics as _metrics
 from storage.log import AppendResult
 from storage.partition import PartitionLog
 
-from . import authorize, errors
+from . import authorize, errors, metrics
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -158,8 +158,9 @@ class Produce:
                 _appended(entry, appended, acks)
         if forwards:
             await asyncio.gather(*(self._forward(ctx, e, t, r, acks) for e, t, r in forwards))
+        taken = sum(len(r) for _n, parts in writes for _p, r in parts if r)
+        metrics.bytes_in(ctx.org_id, taken)
         if not charged:
-            taken = sum(len(r) for _n, parts in writes for _p, r in parts if r)
             result.throttle_ms = max(result.throttle_ms,
                                      await quotas.charge(ctx, "producer_byte_rate", taken))
         if acks != 0:

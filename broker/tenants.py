@@ -32,7 +32,7 @@ from coordinator.tenants import (
 )
 
 from . import credentials as cr
-from . import errors
+from . import errors, metrics
 from .context import Principal, RequestContext
 from .sessions import Sessions
 
@@ -61,6 +61,17 @@ class ApiKey:
     created_at: int
     expires_at: int | None
     revoked: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    org_id: str
+    topics: int
+    partitions: int
+    records: int
+    storage_bytes: int
+    bytes_in: int  # through this agent since it started
+    bytes_out: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,6 +182,21 @@ class Tenants:
             purged += 1
             log.info("organization_purged", org=org.id, slug=org.slug)
         return purged
+
+    async def usage(self, ctx: RequestContext, broker: Broker, org_id: str) -> Usage:
+        """An organization's topics, partitions and stored bytes (catalogue), and its record
+        bytes in and out through this agent since it started."""
+        org = await self.get_org(ctx, org_id)
+        topics = await broker.catalogue.list_topics(OrgId(org.id))
+        stored = records = partitions = 0
+        for t in topics:
+            for p in await broker.catalogue.list_partitions(t.id):
+                partitions += 1
+                stored += p.size_bytes
+                records += p.high_watermark - p.log_start_offset
+        bytes_in, bytes_out = metrics.org_totals(org.id)
+        return Usage(org_id=org.id, topics=len(topics), partitions=partitions, records=records,
+                     storage_bytes=stored, bytes_in=bytes_in, bytes_out=bytes_out)
 
     # -- API keys -----------------------------------------------------------------------------
 

@@ -310,3 +310,13 @@ class QuotaSet(BaseModel):
     name: Literal["producer_byte_rate", "consumer_byte_rate", "request_rate", "topics",
                   "partitions", "storage_bytes"]
     value: float | None = Field(default=None, description="null removes the quota")
+
+
+class Usage(BaseModel):
+    org_id: str
+    topics: int
+    partitions: int
+    records: int
+    storage_bytes: int
+    bytes_in: int = Field(description="record bytes produced through this agent since it started")
+    bytes_out: int = Field(description="record bytes fetched through this agent since it started")

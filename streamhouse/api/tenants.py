@@ -112,3 +112,13 @@ async def set_quota(
     await b.tenants.get_org(ctx, org_id)
     await b.quotas.set(ctx, body.client_id, body.name, body.value, org_id=org_id)
     return models.Quotas(org_id=org_id, quotas=await b.quotas.describe(ctx, org_id))
+
+
+@router.get("/{org_id}/usage", response_model=models.Usage, responses=_ERRORS)
+async def usage(
+    org_id: str, ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> models.Usage:
+    u = await b.tenants.usage(ctx, b, org_id)
+    return models.Usage(org_id=u.org_id, topics=u.topics, partitions=u.partitions,
+                        records=u.records, storage_bytes=u.storage_bytes, bytes_in=u.bytes_in,
+                        bytes_out=u.bytes_out)

@@ -131,6 +131,16 @@ def test_two_organizations_share_names_but_nothing_else(secured: Secured) -> Non
     c.close()
     assert committed.offset == 1
 
+    # Usage per organization: its own topics and traffic, another's unseen.
+    usage = httpx.get(f"{s.http}/api/v1/organizations/{s.acme.id}/usage",
+                      headers=bearer(s.acme.key, s.acme.secret)).json()
+    assert usage["topics"] == 1 and usage["records"] == 2
+    assert usage["bytes_in"] > 0 and usage["bytes_out"] > 0 and usage["storage_bytes"] > 0
+    assert httpx.get(f"{s.http}/api/v1/organizations/{s.globex.id}/usage",
+                     headers=bearer(s.acme.key, s.acme.secret)).status_code == 404
+    metrics = httpx.get(f"{s.http}/metrics", headers=admin_headers()).text
+    assert f'streamhouse_org_bytes_total{{direction="in",org="{s.acme.id}"}}' in metrics
+
     # Objects sit under each organization's own prefix, and hold only its records.
     objects = s.server.data_dir / "objects"
     for org, mine, theirs in ((s.acme, b"acme-1", b"globex-1"), (s.globex, b"globex-1", b"acme-1")):
