@@ -101,7 +101,8 @@ class Produce:
                 raise errors.QuotaExceeded(
                     f"over the producer_byte_rate quota: retry in {debt} ms",
                     retry_after_ms=debt)
-        await quotas.check_storage(ctx)
+        # Nothing here may suspend before the appends (see Quotas.check_storage_now).
+        quotas.check_storage_now(ctx)
         if acks not in (0, 1, -1):
             refusal = errors.InvalidRequiredAcks(f"acks must be 0, 1 or -1 (all), got {acks}")
             return ProduceResult(topics=[

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -68,7 +68,7 @@ class Quotas:
         self._limits: dict[str, tuple[float, dict[tuple[str, str], float]]] = {}
         self._buckets: dict[tuple[str, str, str], _Bucket] = {}
         self._storage: dict[str, tuple[float, int]] = {}  # org -> (when, bytes stored)
-        self._refreshing: set[str] = set()
+        self._refreshing: set[tuple[str, str]] = set()
 
     # -- the limits ----------------------------------------------------------------------
 
@@ -148,18 +148,9 @@ class Quotas:
         charges a produce with it as the request is read, so that the throttle it earns
         holds back the requests read after it, however many a client pipelines."""
         cached = self._limits.get(ctx.org_id)
-        if cached is None or time.monotonic() - cached[0] > _RELOAD_S:
-            org = ctx.org_id
-            if org not in self._refreshing:
-                self._refreshing.add(org)
-                task = asyncio.get_running_loop().create_task(self.limits(org))
-
-                def done(_t: asyncio.Task[dict[tuple[str, str], float]]) -> None:
-                    self._refreshing.discard(org)
-
-                task.add_done_callback(done)
-            if cached is None:
-                return 0
+        self._refresh_soon(ctx.org_id, cached)
+        if cached is None:
+            return 0
         return self._charge(ctx, cached[1], name, amount)
 
     def _charge(self, ctx: RequestContext, limits: dict[tuple[str, str], float], name: str,
@@ -190,23 +181,53 @@ class Quotas:
 
     # -- counts --------------------------------------------------------------------------
 
-    async def check_storage(self, ctx: RequestContext) -> None:
-        """Refuse new records while the organization holds more than its storage quota."""
-        limit = (await self.limits(ctx.org_id)).get(("", "storage_bytes"))
+    def check_storage_now(self, ctx: RequestContext) -> None:
+        """Refuse new records while the organization holds more than its storage quota.
+
+        Without waiting (the produce path must not suspend before its appends: a connection's
+        pipelined produce requests are appended in the order they arrived, which idempotent
+        producers' sequences depend on): the limits and the stored bytes as last read, both
+        refreshed in the background."""
+        cached = self._limits.get(ctx.org_id)
+        self._refresh_soon(ctx.org_id, cached)
+        limit = cached[1].get(("", "storage_bytes")) if cached is not None else None
         if limit is None:
             return
-        now = time.monotonic()
-        cached = self._storage.get(ctx.org_id)
-        if cached is None or now - cached[0] > _RELOAD_S:
-            total = 0
-            catalogue = self._b.catalogue
-            for topic in await catalogue.list_topics(ctx.org_id):
-                total += sum(p.size_bytes for p in await catalogue.list_partitions(topic.id))
-            cached = self._storage[ctx.org_id] = (now, total)
-        if cached[1] >= limit:
+        stored = self._storage.get(ctx.org_id)
+        if stored is None or time.monotonic() - stored[0] > _RELOAD_S:
+            self._background(("storage", ctx.org_id), self._read_storage(ctx.org_id))
+        if stored is not None and stored[1] >= limit:
             raise errors.PolicyViolation(
-                f"quota exceeded: the organization stores {cached[1]} bytes, its storage_bytes"
+                f"quota exceeded: the organization stores {stored[1]} bytes, its storage_bytes"
                 f" limit is {limit:g}")
+
+    async def _read_storage(self, org_id: str) -> None:
+        total = 0
+        catalogue = self._b.catalogue
+        for topic in await catalogue.list_topics(org_id):  # type: ignore[arg-type]
+            total += sum(p.size_bytes for p in await catalogue.list_partitions(topic.id))
+        self._storage[org_id] = (time.monotonic(), total)
+
+    def _refresh_soon(self, org_id: str,
+                      cached: tuple[float, dict[tuple[str, str], float]] | None) -> None:
+        if cached is None or time.monotonic() - cached[0] > _RELOAD_S:
+            self._background(("limits", org_id), self.limits(org_id))
+
+    def _background(self, key: tuple[str, str], work: Any) -> None:
+        """Run `work` once at a time per key, in the background; failures are logged."""
+        if key in self._refreshing:
+            work.close()
+            return
+        self._refreshing.add(key)
+        task = asyncio.get_running_loop().create_task(work)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._refreshing.discard(key)
+            if not t.cancelled() and t.exception() is not None:
+                log.warning("quota_refresh_failed", what=key[0], org=key[1],
+                            error=str(t.exception()))
+
+        task.add_done_callback(done)
 
     async def check_count(self, ctx: RequestContext, name: str, after: int) -> None:
         """Refuse (POLICY_VIOLATION) what would leave the organization above a count quota."""

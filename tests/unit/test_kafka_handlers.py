@@ -646,3 +646,34 @@ async def test_a_failed_acks_zero_produce_closes_the_connection_unanswered(
     sent = produce("t", batch([(b"k", b"v", [], T0)]), acks=0)
     writer = await serve(kafka.listener, sent.frame + api_versions().frame)
     assert bytes(writer.data) == b""  # neither the produce nor anything after it is answered
+
+
+async def test_pipelined_produces_stay_in_order_while_quota_limits_are_reloaded(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With quotas set, their limits are reloaded from the catalogue every few seconds.
+    That reload must never suspend a produce before its append: pipelined requests of one
+    connection would then be appended out of order, and an idempotent producer's next
+    sequence refused (seen in the cluster ride-through test)."""
+    from broker.context import RequestContext
+    from broker.tenants import PLATFORM_ADMIN
+    from broker.types import DEFAULT_ORG
+
+    ctx = RequestContext(principal=PLATFORM_ADMIN, org_id=DEFAULT_ORG, door="internal")
+    await kafka.broker.quotas.set(ctx, "", "storage_bytes", 1e12)
+    await one(kafka.listener, produce("ordered", batch([(None, b"first", [], T0)]), acks=1))
+    slow_store = kafka.broker.quotas.store
+
+    delays = iter([0.2, 0.15, 0.1, 0.05, 0.01, 0.0, 0.0, 0.0])
+
+    async def slow_all(org_id: str) -> dict[tuple[str, str], float]:
+        await asyncio.sleep(next(delays, 0.0))  # catalogue round trips that end out of order
+        return {("", "storage_bytes"): 1e12}
+
+    monkeypatch.setattr(slow_store, "all", slow_all)
+    kafka.broker.quotas._limits.clear()  # stale: every request would want a reload
+    sent = [produce("ordered", batch([(None, str(i).encode(), [], T0 + i)]), acks=1)
+            for i in range(5)]
+    answers = await exchange(kafka.listener, *sent)
+    assert [int(a.body.responses[0].partition_responses[0].base_offset) for a in answers] == [
+        1, 2, 3, 4, 5]
