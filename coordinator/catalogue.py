@@ -548,12 +548,17 @@ class Catalogue:
         """Take every partition of `keys` that is still free or expired, each with a new
         epoch, in one transaction (a restarted agent may take thousands at once)."""
         now = now_ms()
+        # Rows locked in one order by every agent: two agents taking the partitions another
+        # released, each in its own order, deadlocked (PostgreSQL then aborts one, and the
+        # hand-over misses its second).
+        ordered = sorted(keys)
         async with self.driver.transaction() as tx:
             await tx.executemany(
                 "UPDATE partitions SET leader_agent = $1, leader_epoch = leader_epoch + 1,"
                 " lease_expires_at = $2 WHERE topic_id = $3 AND partition = $4"
                 " AND (leader_agent IS NULL OR lease_expires_at < $5)",
-                [(agent_id, now + ttl_ms, topic_id, partition, now) for topic_id, partition in keys],
+                [(agent_id, now + ttl_ms, topic_id, partition, now)
+                 for topic_id, partition in ordered],
             )
 
     async def renew_leases(self, agent_id: AgentId, ttl_ms: int) -> None:
