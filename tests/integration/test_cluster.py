@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 TTL_MS = 3000
@@ -101,7 +101,20 @@ def run_consumer(boot: str, topic: str, stop: threading.Event, seen: list) -> No
 
 def consume_all(boot: str, topic: str, partitions: int) -> list[bytes]:
     c = Consumer({"bootstrap.servers": boot, "group.id": "check", "enable.auto.commit": False})
-    ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)}
+
+    def end_of(p: int) -> int:
+        # Leadership may be moving as an agent joins (a returning agent takes its share):
+        # the client then has no leader for a moment and says "unknown partition".
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                return int(c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1])
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    ends = {p: end_of(p) for p in range(partitions)}
     c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     got, pos = [], dict.fromkeys(range(partitions), 0)
     deadline = time.monotonic() + 30
