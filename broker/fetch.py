@@ -117,7 +117,7 @@ class Fetch:
         sent = sum(len(r.records) for r in reads if r.records)
         if sent:
             metrics.bytes_out(ctx.org_id, sent)
-        return FetchResult(reads=reads, throttle_ms=await self._b.quotas.charge(
+        return FetchResult(reads=reads, throttle_ms=self._b.quotas.charge_now(
             ctx, "consumer_byte_rate", sent) if sent else 0)
 
     async def _read_all(
