@@ -11,6 +11,7 @@ from coordinator.catalogue import Agent, AgentId, Topic, now_ms
 from storage.topic_config import DEFAULTS
 
 from . import errors, throughput
+from .acls import CLUSTER_NAME, ResourceType
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -204,6 +205,10 @@ class Cluster:
             produce_bytes=produced,
             fetch_bytes=fetched,
         )
+
+    def authorized_operations(self, ctx: RequestContext) -> int:
+        """What the caller may do on the cluster (DescribeCluster, Metadata v8-10)."""
+        return self._b.acls.authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
 
     async def ready(self) -> dict[str, str]:
         """Readiness checks: the catalogue and the object store answer."""

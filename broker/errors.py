@@ -213,6 +213,10 @@ class GroupAuthorizationFailed(NotAuthorized):
     kafka_code = ErrorCode.group_authorization_failed
 
 
+class ClusterAuthorizationFailed(NotAuthorized):
+    kafka_code = ErrorCode.cluster_authorization_failed
+
+
 class UnknownOrganization(BrokerError):
     http_status, http_code = 404, "not_found"
 

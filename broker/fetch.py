@@ -13,6 +13,7 @@ from storage.partition import PartitionLog
 from storage.recordbatch import Record, decode_records
 
 from . import errors, metrics
+from .acls import Operation as Op
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -86,13 +87,20 @@ class Fetch:
         min_bytes = max(min_bytes, 1)
         targets: list[tuple[PartitionRead, PartitionLog | None, FetchPartition]] = []
         topics: dict[str, Topic | None] = {}
+        denied: dict[str, errors.BrokerError] = {}
         for w in wanted:
-            if w.topic not in topics:
-                topics[w.topic] = await self._b.topics.get(ctx, w.topic)
-            topic = topics[w.topic]
             read = PartitionRead(partition=w.partition)
             plog = None
-            if topic is None:
+            if w.topic not in topics:
+                try:
+                    topics[w.topic] = await self._b.topics.get(ctx, w.topic, op=Op.READ)
+                except errors.NotAuthorized as exc:
+                    topics[w.topic] = None
+                    denied[w.topic] = exc
+            topic = topics[w.topic]
+            if w.topic in denied:
+                read.error = denied[w.topic]
+            elif topic is None:
                 read.error = errors.UnknownTopicOrPartition(f"topic {w.topic!r} does not exist")
             else:
                 try:
@@ -192,7 +200,7 @@ class Fetch:
         max_records: int = 100,
     ) -> RecordsRead:
         """Decoded records from an offset (the log start by default) or a time, for HTTP."""
-        topic = await self._b.topics.require(ctx, topic_name)
+        topic = await self._b.topics.require(ctx, topic_name, op=Op.READ)
         if not 0 <= partition < topic.partition_count:
             raise errors.UnknownPartition(f"{topic_name} has no partition {partition}")
         plog = await self.partition_log(ctx, topic, partition)

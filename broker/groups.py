@@ -30,7 +30,9 @@ from coordinator.groups import (
 from coordinator.lag import PartitionLag, group_lag
 from coordinator.offsets import CommittedOffset, OrgOffsets
 
-from . import authorize, errors
+from . import errors
+from .acls import Operation as Op
+from .acls import ResourceType
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -130,6 +132,14 @@ class Groups:
         cache[key] = (now, agent)
         return agent
 
+    def authorized_operations(self, ctx: RequestContext, group_id: str) -> int:
+        return self._b.acls.authorized_operations(ctx, ResourceType.GROUP, group_id)
+
+    async def find_coordinator(self, ctx: RequestContext, group_id: str) -> Agent:
+        """FindCoordinator: the caller must be allowed to DESCRIBE the group."""
+        self._b.auth.require_group(ctx, Op.DESCRIBE, group_id)
+        return await self.coordinator_for(ctx, group_id)
+
     async def _lookup(self, ctx: RequestContext, group_id: str) -> Agent:
         cluster = self._b.cluster
         live = await cluster.live_agents()
@@ -171,6 +181,7 @@ class Groups:
         rebalance_timeout_ms: int,
         require_known_member_id: bool,
     ) -> JoinResult:
+        self._b.auth.require_group(ctx, Op.READ, group_id)
         await self.require_coordinator(ctx, group_id)
         result: JoinResult = await self._machine(ctx).join(
             group_id, member_id, group_instance_id=group_instance_id,
@@ -185,6 +196,7 @@ class Groups:
         self, ctx: RequestContext, group_id: str, generation_id: int, member_id: str,
         group_instance_id: str | None, assignments: dict[str, bytes],
     ) -> SyncResult:
+        self._b.auth.require_group(ctx, Op.READ, group_id)
         await self.require_coordinator(ctx, group_id)
         result: SyncResult = await self._machine(ctx).sync(
             group_id, generation_id, member_id, group_instance_id, assignments)
@@ -194,12 +206,14 @@ class Groups:
         self, ctx: RequestContext, group_id: str, generation_id: int, member_id: str,
         group_instance_id: str | None,
     ) -> str:
+        self._b.auth.require_group(ctx, Op.READ, group_id)
         await self.require_coordinator(ctx, group_id)
         return str(self._machine(ctx).heartbeat(group_id, generation_id, member_id, group_instance_id))
 
     async def leave(
         self, ctx: RequestContext, group_id: str, leaving: list[tuple[str, str | None]]
     ) -> tuple[str, list[str]]:
+        self._b.auth.require_group(ctx, Op.READ, group_id)
         await self.require_coordinator(ctx, group_id)
         error, per_member = self._machine(ctx).leave(group_id, leaving)
         return str(error), list(per_member)
@@ -218,12 +232,17 @@ class Groups:
     ) -> dict[tuple[str, int], ErrorCode]:
         """Commit offsets (a member's, or an admin's with generation -1 and no member: only
         an empty group takes those). Each partition's error code."""
+        self._b.auth.require_group(ctx, Op.READ, group_id)
         await self.require_coordinator(ctx, group_id)
         now = int(time.time() * 1000)
         verdicts: dict[tuple[str, int], ErrorCode] = {}
         accepted = []
         for o in offsets:
-            topic = await self._b.topics.get(ctx, o.topic)
+            try:
+                topic = await self._b.topics.get(ctx, o.topic, op=Op.READ)
+            except errors.NotAuthorized as exc:
+                verdicts[(o.topic, o.partition)] = exc.kafka_code
+                continue
             ok = topic is not None and 0 <= o.partition < topic.partition_count
             verdicts[(o.topic, o.partition)] = (
                 ErrorCode.none if ok else ErrorCode.unknown_topic_or_partition)
@@ -243,7 +262,9 @@ class Groups:
     async def committed(
         self, ctx: RequestContext, group_id: str, topics: Sequence[tuple[str, Sequence[int]]] | None
     ) -> list[tuple[str, list[tuple[int, CommittedOffset | None]]]]:
-        """The group's committed offsets: of the partitions asked, or all (topics None)."""
+        """The group's committed offsets: of the partitions asked, or all (topics None; the
+        topics the caller may not describe are left out)."""
+        self._b.auth.require_group(ctx, Op.DESCRIBE, group_id)
         await self.require_coordinator(ctx, group_id)
         try:
             rows = await self._offsets(ctx).fetch(group_id)
@@ -254,7 +275,9 @@ class Groups:
             by_topic: dict[str, list[int]] = {}
             for c in committed.values():
                 by_topic.setdefault(c.topic, []).append(c.partition)
-            topics = list(by_topic.items())
+            auth = self._b.auth
+            topics = [(t, ps) for t, ps in by_topic.items()
+                      if auth.permits(ctx, Op.DESCRIBE, ResourceType.TOPIC, t)]
         return [(name, [(p, committed.get((name, p))) for p in partitions])
                 for name, partitions in topics]
 
@@ -263,16 +286,19 @@ class Groups:
     async def list_groups(self, ctx: RequestContext, states: set[str] | None = None) -> list[tuple[str, str, str]]:
         """(group id, protocol type, state) of the groups this agent coordinates (admin
         clients ask every broker and merge)."""
+        auth = self._b.auth
         return [g for g in await self._machine(ctx).list_groups(states or None)
-                if await self.is_coordinator(ctx, g[0])]
+                if auth.permits(ctx, Op.DESCRIBE, ResourceType.GROUP, g[0])
+                and await self.is_coordinator(ctx, g[0])]
 
     async def describe(self, ctx: RequestContext, group_id: str) -> GroupDescription | None:
+        self._b.auth.require_group(ctx, Op.DESCRIBE, group_id)
         await self.require_coordinator(ctx, group_id)
         desc: GroupDescription | None = await self._machine(ctx).describe(group_id)
         return desc
 
     async def delete(self, ctx: RequestContext, group_id: str) -> None:
-        authorize.require_group(ctx, "admin", group_id)
+        self._b.auth.require_group(ctx, Op.DELETE, group_id)
         await self.require_coordinator(ctx, group_id)
         verdict = await self._machine(ctx).delete_group(group_id)
         if verdict == "non_empty_group":
@@ -285,7 +311,7 @@ class Groups:
     ) -> dict[str, ErrorCode]:
         """OffsetDelete: per topic, none or GROUP_SUBSCRIBED_TO_TOPIC (a topic the group's
         members subscribe to keeps its offsets)."""
-        authorize.require_group(ctx, "admin", group_id)
+        self._b.auth.require_group(ctx, Op.DELETE, group_id)
         await self.require_coordinator(ctx, group_id)
         state = self._machine(ctx)
         if (not await self._offsets(ctx).group_exists(group_id)
@@ -313,6 +339,7 @@ class Groups:
 
     async def admin_describe(self, ctx: RequestContext, group_id: str) -> GroupDescription | None:
         """The group as its coordinator sees it, wherever that runs; None if it does not exist."""
+        self._b.auth.require_group(ctx, Op.DESCRIBE, group_id)
         remote = await self._remote(ctx, group_id)
         if remote is None:
             return await self.describe(ctx, group_id)
@@ -321,13 +348,15 @@ class Groups:
     async def admin_describe_all(self, ctx: RequestContext) -> list[GroupDescription]:
         out = []
         for group_id, _ptype, _state in await self._machine(ctx).list_groups():
+            if not self._b.auth.permits(ctx, Op.DESCRIBE, ResourceType.GROUP, group_id):
+                continue
             desc = await self.admin_describe(ctx, group_id)
             if desc is not None:
                 out.append(desc)
         return out
 
     async def admin_delete(self, ctx: RequestContext, group_id: str) -> None:
-        authorize.require_group(ctx, "admin", group_id)
+        self._b.auth.require_group(ctx, Op.DELETE, group_id)
         remote = await self._remote(ctx, group_id)
         if remote is None:
             await self.delete(ctx, group_id)
@@ -363,7 +392,9 @@ class Groups:
     ) -> list[PartitionLag]:
         """Move a group's committed offsets (earliest, latest, a specific offset clamped to the
         log, or the first at a time); the group must have no active members."""
-        authorize.require_group(ctx, "admin", group_id)
+        # Kafka's AlterConsumerGroupOffsets needs READ on the group; moving offsets is an
+        # admin key's (a read-only or read-write key only commits its own consumption).
+        self._b.auth.require_group(ctx, Op.READ, group_id, admin=True)
         desc = await self.admin_describe(ctx, group_id)
         state = desc.state if desc is not None else EMPTY
         if state not in (EMPTY, DEAD):
@@ -382,7 +413,7 @@ class Groups:
         fetch = self._b.fetch
         targets = []
         for name in names:
-            t = await self._b.topics.require(ctx, name)
+            t = await self._b.topics.require(ctx, name, op=Op.READ)
             parts = [partition] if partition is not None else list(range(t.partition_count))
             for p in parts:
                 if not 0 <= p < t.partition_count:

@@ -25,7 +25,8 @@ from storage import metrics as _metrics
 from storage.log import AppendResult
 from storage.partition import PartitionLog
 
-from . import authorize, errors, metrics
+from . import errors, metrics
+from .acls import Operation as Op
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -113,9 +114,9 @@ class Produce:
         forwards: list[tuple[PartitionProduced, Topic, bytes]] = []
         for name, parts in writes:
             produced = [PartitionProduced(partition=p) for p, _r in parts]
-            if not authorize.allowed(ctx, "write"):
-                denied = errors.TopicAuthorizationFailed(
-                    f"{ctx.principal.name} ({ctx.principal.scope}) may not write to {name!r}")
+            try:
+                self._b.auth.require_topic(ctx, Op.WRITE, name)
+            except errors.NotAuthorized as denied:
                 for entry in produced:
                     entry.error = denied
                 result.topics.append(TopicProduced(name=name, topic=None, partitions=produced))
@@ -123,7 +124,7 @@ class Produce:
                     raise denied
                 continue
             try:
-                topic = await self._b.topics.get_or_create(ctx, name)
+                topic = await self._b.topics.get_or_create(ctx, name, checked=True)
             except errors.NotAuthorized as exc:
                 if all_or_nothing:
                     raise
@@ -172,8 +173,8 @@ class Produce:
     async def topic_for(self, ctx: RequestContext, name: str) -> Topic:
         """The topic a caller may write to, created on first use (REST places its records
         on the topic's partitions before it produces)."""
-        authorize.require_topic(ctx, "write", name)
-        topic = await self._b.topics.get_or_create(ctx, name)
+        self._b.auth.require_topic(ctx, Op.WRITE, name)
+        topic = await self._b.topics.get_or_create(ctx, name, checked=True)
         if topic is None:
             raise errors.UnknownTopicOrPartition(f"topic {name!r} does not exist")
         return topic

@@ -24,6 +24,7 @@ import structlog
 from coordinator.quotas import QuotaStore
 
 from . import errors, metrics
+from .acls import Operation as Op
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class Quotas:
                        ) -> dict[str, dict[str, float]]:
         """client id ('' for the organization) -> quota name -> value."""
         org = self._org(ctx, org_id)
+        self._b.auth.require_cluster(ctx, Op.DESCRIBE_CONFIGS)
         out: dict[str, dict[str, float]] = {}
         for (client, name), value in sorted((await self.store.all(org)).items()):
             out.setdefault(client, {})[name] = value
@@ -112,6 +114,7 @@ class Quotas:
             if value is not None and ceiling is not None and value > ceiling:
                 raise errors.PolicyViolation(
                     f"{name} of client {client_id!r} cannot exceed the organization's {ceiling:g}")
+        self._b.auth.require_cluster(ctx, Op.ALTER_CONFIGS)
         if validate_only:
             return
         try:

@@ -40,6 +40,8 @@ class RuntimeOptions:
     org_deletion_grace_ms: int = 7 * 24 * 3600 * 1000  # a deleted organization's data stays this long
     max_flushes_per_second: float = 10.0
     max_buffer_bytes: int = 256 * 1024 * 1024
+    objects_per_flush: int = 4
+    tenant_buffer_share: float = 1.0
     rack: str | None = None
     agent_group: str = "default"
     broker: BrokerOptions = field(default_factory=BrokerOptions)
@@ -90,6 +92,8 @@ class Runtime:
                 flush=FlushPolicy(
                     max_flushes_per_second=o.max_flushes_per_second,
                     max_buffer_bytes=o.max_buffer_bytes,
+                    objects_per_flush=o.objects_per_flush,
+                    tenant_buffer_share=o.tenant_buffer_share,
                 ),
             ),
         )

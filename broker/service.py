@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from coordinator.catalogue import Agent, Catalogue
 from storage.log import LogManager
 
+from .acls import Acls
+from .authorize import Authorizer
 from .cluster import Cluster
 from .fetch import Fetch
 from .groups import Groups
@@ -66,6 +68,8 @@ class Broker:
         self.peer_secret: bytes | None = None
         self.tenants = Tenants(catalogue.tenants, self.sessions)
         self.quotas = Quotas(self, catalogue.quotas)
+        self.acls = Acls(self, catalogue.acls)
+        self.auth = Authorizer(self.acls)
 
     @property
     def node_id(self) -> int:

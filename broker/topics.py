@@ -13,7 +13,9 @@ from coordinator.catalogue import PartitionState, Topic, TopicId
 from storage.topic_config import DEFAULTS
 from storage.topic_config import validate as _validate
 
-from . import authorize, errors
+from . import errors
+from .acls import Operation as Op
+from .acls import ResourceType
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -88,25 +90,39 @@ class Topics:
 
     # -- reading ----------------------------------------------------------------------
 
-    async def get(self, ctx: RequestContext, name: str, *, refresh: bool = False) -> Topic | None:
-        """The organization's topic of that name, from the agent's cache unless `refresh`."""
+    async def get(self, ctx: RequestContext, name: str, *, refresh: bool = False,
+                  op: Op | None = Op.DESCRIBE) -> Topic | None:
+        """The organization's topic of that name, from the agent's cache unless `refresh`.
+        The caller must be allowed `op` on it (None: the caller checked already), whether it
+        exists or not, so that a refusal tells nothing about its existence (as Kafka)."""
+        if op is not None:
+            self._b.auth.require_topic(ctx, op, name)
         return await self._b.logs.topic(name, org_id=ctx.org_id, refresh=refresh)
 
-    async def require(self, ctx: RequestContext, name: str, *, refresh: bool = False) -> Topic:
-        topic = await self.get(ctx, name, refresh=refresh)
+    async def require(self, ctx: RequestContext, name: str, *, refresh: bool = False,
+                      op: Op | None = Op.DESCRIBE) -> Topic:
+        topic = await self.get(ctx, name, refresh=refresh, op=op)
         if topic is None:
             raise errors.UnknownTopicOrPartition(f"topic {name!r} does not exist")
         return topic
 
     async def by_id(self, ctx: RequestContext, topic_id: str) -> Topic | None:
         topic = await self._b.catalogue.get_topic_by_id(TopicId(topic_id))
-        return topic if topic is not None and topic.org_id == ctx.org_id else None
+        if topic is None or topic.org_id != ctx.org_id:
+            return None
+        self._b.auth.require_topic(ctx, Op.DESCRIBE, topic.name)
+        return topic
 
     async def list_topics(self, ctx: RequestContext) -> list[Topic]:
+        """The organization's topics the caller may describe."""
         topics = await self._b.catalogue.list_topics(ctx.org_id)
         for topic in topics:
             self._b.logs.update_topic(topic)
-        return topics
+        auth = self._b.auth
+        return [t for t in topics if auth.permits(ctx, Op.DESCRIBE, ResourceType.TOPIC, t.name)]
+
+    def authorized_operations(self, ctx: RequestContext, name: str) -> int:
+        return self._b.acls.authorized_operations(ctx, ResourceType.TOPIC, name)
 
     async def partitions(self, ctx: RequestContext, topic: Topic) -> list[PartitionState]:
         return await self._b.catalogue.list_partitions(topic.id)
@@ -146,7 +162,7 @@ class Topics:
     ) -> Topic:
         """Create a topic (when only validating, the topic it would be, with a zero id). Partitions default to the broker's
         `default_partitions`; replication is the object store's, so 1-3 are accepted."""
-        authorize.require_topic(ctx, "create", name)
+        self._b.auth.require_create_topic(ctx, name)
         reason = invalid_name(name)
         if reason:
             raise errors.InvalidTopic(reason)
@@ -180,18 +196,20 @@ class Topics:
                  principal=ctx.principal.name)
         return topic
 
-    async def get_or_create(self, ctx: RequestContext, name: str) -> Topic | None:
+    async def get_or_create(self, ctx: RequestContext, name: str, *,
+                            checked: bool = False) -> Topic | None:
         """The topic, created on first use when auto-creation is on and the name is legal
-        (as Kafka's `auto.create.topics.enable`); None when it does not exist."""
-        topic = await self.get(ctx, name)
+        (as Kafka's `auto.create.topics.enable`); None when it does not exist. `checked`: the
+        caller was authorized for what it does with it (a produce: WRITE), else DESCRIBE."""
+        topic = await self.get(ctx, name, op=None if checked else Op.DESCRIBE)
         if topic is None and self._b.options.auto_create_topics and invalid_name(name) is None:
             # As Kafka: a topic that would be created for a caller who may not create
             # topics answers TOPIC_AUTHORIZATION_FAILED.
-            authorize.require_topic(ctx, "create", name)
+            self._b.auth.require_create_topic(ctx, name)
             try:
                 topic = await self.create(ctx, name)
             except errors.TopicAlreadyExists:  # created meanwhile by another request or agent
-                topic = await self.get(ctx, name, refresh=True)
+                topic = await self.get(ctx, name, refresh=True, op=None)
         return topic
 
     # -- changing ---------------------------------------------------------------------
@@ -207,7 +225,7 @@ class Topics:
     ) -> Topic:
         """Change a topic's overrides: incrementally (set/delete/append/subtract, as
         IncrementalAlterConfigs and REST's PATCH), or replace them all (AlterConfigs)."""
-        authorize.require_topic(ctx, "admin", name)
+        self._b.auth.require_topic(ctx, Op.ALTER_CONFIGS, name)
         topic = await self.require(ctx, name, refresh=True)
         config = _apply(dict(topic.config), list(changes), incremental)
         checked = check_config(dict(config))
@@ -224,7 +242,7 @@ class Topics:
         self, ctx: RequestContext, name: str, count: int, *, validate_only: bool = False
     ) -> Topic:
         """Grow a topic to `count` partitions (Kafka's CreatePartitions, REST's PATCH)."""
-        authorize.require_topic(ctx, "admin", name)
+        self._b.auth.require_topic(ctx, Op.ALTER, name)
         before = await self.require(ctx, name, refresh=True)
         if count <= before.partition_count:
             raise errors.InvalidPartitions(
@@ -260,7 +278,7 @@ class Topics:
 
     async def delete(self, ctx: RequestContext, name: str) -> Topic:
         """Delete a topic, its catalogue rows and then its objects."""
-        authorize.require_topic(ctx, "admin", name)
+        self._b.auth.require_topic(ctx, Op.DELETE, name)
         if await self.get(ctx, name, refresh=True) is None:
             raise errors.UnknownTopicOrPartition(f"topic {name!r} does not exist")
         try:

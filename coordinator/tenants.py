@@ -13,7 +13,7 @@ from .sql import Driver, Row
 ACTIVE, SUSPENDED, DELETED, PURGED = "active", "suspended", "deleted", "purged"
 # An organization's rows beside its topics (which go through the segment log's deletion).
 _ORG_TABLES = ("consumer_offsets", "consumer_groups", "group_coordinators", "registry_versions", "quotas",
-               "registry_schemas", "registry_settings", "scram_credentials", "api_keys")
+               "registry_schemas", "registry_settings", "scram_credentials", "api_keys", "acls")
 
 
 def _now() -> int:

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
 
 VERSIONS = {60: (0, 1)}
 
-ALL_CLUSTER_OPERATIONS = 0b1111111111100  # authorization is not enforced yet
 UNKNOWN_OPERATIONS = -2147483648
 
 
@@ -39,7 +38,7 @@ def brokers(live: list[Agent], protocol: str, id_field: str = "broker_id") -> li
 async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> dict[str, Any]:
     ops = UNKNOWN_OPERATIONS
     if getattr(request.body, "include_cluster_authorized_operations", False):
-        ops = ALL_CLUSTER_OPERATIONS
+        ops = kafka.broker.cluster.authorized_operations(conn.context(request))
     live = await kafka.broker.cluster.live_agents()
     return {
         "error_code": 0,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from kio.schema.errors import ErrorCode
 
 from broker import errors
+from broker.acls import Operation
 from broker.topics import SOURCE_STATIC_BROKER, ConfigChange, ConfigOp
 
 if TYPE_CHECKING:
@@ -47,7 +48,12 @@ async def describe(kafka: KafkaListener, request: Request, conn: Connection) -> 
         results.append(entry)
         keys = set(res.configuration_keys) if res.configuration_keys else None
         if res.resource_type == TOPIC:
-            topic = await b.topics.get(ctx, res.resource_name, refresh=True)
+            try:
+                topic = await b.topics.get(ctx, res.resource_name, refresh=True,
+                                           op=Operation.DESCRIBE_CONFIGS)
+            except errors.NotAuthorized as exc:
+                entry.update(error_code=exc.kafka_code, error_message=exc.message)
+                continue
             if topic is None:
                 entry.update(error_code=ErrorCode.unknown_topic_or_partition,
                              error_message=f"topic {res.resource_name!r} does not exist")

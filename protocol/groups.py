@@ -75,7 +75,7 @@ async def find_coordinator(kafka: KafkaListener, request: Request, conn: Connect
     for k in keys:
         entry: dict[str, Any] = {"key": k, "error_code": 0, "error_message": None}
         try:
-            agent = await kafka.broker.groups.coordinator_for(ctx, k)
+            agent = await kafka.broker.groups.find_coordinator(ctx, k)
             host, port = address(agent, conn.protocol)
             entry.update(node_id=agent.broker_id, host=host, port=port)
         except errors.BrokerError as exc:
@@ -250,6 +250,9 @@ async def describe_groups(kafka: KafkaListener, request: Request, conn: Connecti
         except errors.BrokerError as exc:
             entry.update(error_code=exc.kafka_code, group_state="")
             continue
+        if getattr(request.body, "include_authorized_operations", False):
+            entry["authorized_operations"] = kafka.broker.groups.authorized_operations(
+                ctx, group_id)
         if desc is None:
             continue
         entry.update(

@@ -21,12 +21,20 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
     b = kafka.broker
     topics = []
     for treq in request.body.topics:
-        topic = await b.topics.get(ctx, treq.name)
+        denied: errors.BrokerError | None = None
+        topic = None
+        try:
+            topic = await b.topics.get(ctx, treq.name)
+        except errors.NotAuthorized as exc:
+            denied = exc
         partitions = []
         for preq in treq.partitions:
             entry: dict[str, Any] = {"partition_index": preq.partition_index, "error_code": 0,
                                      "timestamp": -1, "offset": -1, "leader_epoch": -1}
             partitions.append(entry)
+            if denied is not None:
+                entry["error_code"] = denied.kafka_code
+                continue
             if topic is None:
                 entry["error_code"] = ErrorCode.unknown_topic_or_partition
                 continue

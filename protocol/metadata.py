@@ -24,7 +24,8 @@ UNKNOWN_OPERATIONS = -2147483648
 
 
 async def topic_entry(
-    kafka: KafkaListener, ctx: RequestContext, topic: Topic, live: list[Agent]
+    kafka: KafkaListener, ctx: RequestContext, topic: Topic, live: list[Agent],
+    with_operations: bool = False,
 ) -> dict[str, Any]:
     partitions = []
     for p in await kafka.broker.cluster.leaders(ctx, topic, live):
@@ -44,7 +45,9 @@ async def topic_entry(
         "topic_id": topic.uuid,
         "is_internal": False,
         "partitions": partitions,
-        "topic_authorized_operations": UNKNOWN_OPERATIONS,
+        "topic_authorized_operations": (
+            kafka.broker.topics.authorized_operations(ctx, topic.name) if with_operations
+            else UNKNOWN_OPERATIONS),
     }
 
 
@@ -57,10 +60,11 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
         requested = None
     allow_auto = getattr(body, "allow_auto_topic_creation", True)
     live = await b.cluster.live_agents()
+    ops = bool(getattr(body, "include_topic_authorized_operations", False))
     topics: list[dict[str, Any]] = []
     if requested is None:
         for topic in await b.topics.list_topics(ctx):
-            topics.append(await topic_entry(kafka, ctx, topic, live))
+            topics.append(await topic_entry(kafka, ctx, topic, live, ops))
     else:
         for wanted in requested:
             name = wanted.name
@@ -80,8 +84,12 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
                 topics.append({"error_code": code, "name": name, "partitions": [],
                                "topic_id": getattr(wanted, "topic_id", None)})
                 continue
-            topics.append(await topic_entry(kafka, ctx, topic, live))
+            topics.append(await topic_entry(kafka, ctx, topic, live, ops))
+    cluster_ops = UNKNOWN_OPERATIONS
+    if getattr(body, "include_cluster_authorized_operations", False):
+        cluster_ops = b.cluster.authorized_operations(ctx)
     return {
+        "cluster_authorized_operations": cluster_ops,
         "throttle_time": 0,
         "brokers": brokers(live, conn.protocol, "node_id"),
         "cluster_id": b.cluster.cluster_id,

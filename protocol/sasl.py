@@ -132,6 +132,7 @@ async def _succeeded(kafka: KafkaListener, conn: Connection, login: Any, final: 
     if login.expires_at is not None:
         lifetime = max(min(lifetime or login.expires_at - now_ms, login.expires_at - now_ms), 1)
     again = conn.login is not None
+    await kafka.broker.acls.ready(login.org_id)  # the decisions after the login need them
     conn.authenticated(login, lifetime)
     log.info("sasl_authenticated", peer=conn.peer, principal=login.principal.name,
              org=login.org_id, mechanism=conn.sasl_mechanism, reauthenticated=again)

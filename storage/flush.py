@@ -2,7 +2,10 @@
 
 A flush takes everything buffered, writes one object per tenant, and commits
 the chunks with the partitions' new high watermarks in one catalogue
-transaction. A flush starts as soon as there is data and the budget allows
+transaction. A flush writes at most `objects_per_flush` objects whatever the number of
+tenants in it: past that, the largest tenants keep an object of their own (under their
+`org-{id}/` prefix) and the others share one object (under `shared/`), each with its own
+byte ranges, so the PUT rate of an agent stays bounded with 1 or 1,000 active tenants. A flush starts as soon as there is data and the budget allows
 (`max_flushes_per_second`, a hard cap on PUTs however much data arrives: under
 load the objects grow instead of their number). Several uploads may be in
 flight; commits happen strictly in order. A failed
@@ -35,7 +38,7 @@ from .cache import ReadCache
 from .errors import BufferFull, NotLeader
 from .objectstore import ObjectStore, ObjectStoreUnavailable
 from .partition import PartitionLog, PendingBatch
-from .segment import ChunkEntry, encode_footer, flush_object_key
+from .segment import SHARED_OBJECT_OWNER, ChunkEntry, encode_footer, flush_object_key
 from .wal import WriteAheadLog
 
 log = structlog.get_logger("streamhouse.flush")
@@ -46,6 +49,12 @@ class FlushPolicy:
     max_flushes_per_second: float = 10.0
     max_buffer_bytes: int = 256 * 1024 * 1024
     max_in_flight: int = 4
+    # At most this many objects (PUTs) per flush; the smaller tenants of a flush that holds
+    # more share the last one.
+    objects_per_flush: int = 4
+    # No organization may hold more than this share of the buffer, so that a noisy tenant
+    # leaves room for the others; 1.0 (one tenant) turns the shares off.
+    tenant_buffer_share: float = 1.0
 
 
 @dataclass(slots=True)
@@ -83,6 +92,7 @@ class FlushBuffer:
         self._pending: list[PendingBatch] = []
         self._pending_bytes = 0
         self._in_flight_bytes = 0
+        self._org_bytes: dict[str, int] = {}  # buffered (pending and in flight) per tenant
         self._has_data = asyncio.Event()
         self._slots = asyncio.Semaphore(policy.max_in_flight)
         self._last_job: _Job | None = None
@@ -98,6 +108,8 @@ class FlushBuffer:
     def add(self, batch: PendingBatch) -> None:
         self._pending.append(batch)
         self._pending_bytes += len(batch.data)
+        org = batch.log.org_id
+        self._org_bytes[org] = self._org_bytes.get(org, 0) + len(batch.data)
         metrics.BUFFER_BYTES.set(self.buffered_bytes)
         self._has_data.set()
 
@@ -110,15 +122,35 @@ class FlushBuffer:
         if mine:
             self._pending = [b for b in self._pending if b.log is not plog]
             self._pending_bytes -= sum(len(b.data) for b in mine)
+            self._release_org_bytes(mine)
             metrics.BUFFER_BYTES.set(self.buffered_bytes)
         return mine
 
-    def check_capacity(self, incoming: int) -> None:
+    def check_capacity(self, incoming: int, org_id: str | None = None) -> None:
         if self.buffered_bytes + incoming > self.policy.max_buffer_bytes:
             raise BufferFull(
                 f"write buffer holds {self.buffered_bytes} bytes, its limit is"
                 f" {self.policy.max_buffer_bytes}; the object store or catalogue is behind"
             )
+        share = self.policy.tenant_buffer_share
+        if org_id is None or share >= 1.0:
+            return
+        mine = self._org_bytes.get(org_id, 0)
+        if mine + incoming > share * self.policy.max_buffer_bytes:
+            raise BufferFull(
+                f"this organization holds {mine} bytes of the agent's write buffer, its share"
+                f" is {int(share * self.policy.max_buffer_bytes)} (the rest is kept for the"
+                " other organizations); the object store or catalogue is behind"
+            )
+
+    def _release_org_bytes(self, batches: list[PendingBatch]) -> None:
+        for batch in batches:
+            org = batch.log.org_id
+            left = self._org_bytes.get(org, 0) - len(batch.data)
+            if left > 0:
+                self._org_bytes[org] = left
+            else:
+                self._org_bytes.pop(org, None)
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -183,18 +215,19 @@ class FlushBuffer:
         started = time.perf_counter()
         size = sum(len(b.data) for b in job.batches)
         try:
-            by_org: dict[str, list[PendingBatch]] = {}
-            for batch in job.batches:
-                by_org.setdefault(batch.log.org_id, []).append(batch)
-            uploads = [self._upload(org, batches) for org, batches in by_org.items()]
+            uploads = [
+                self._upload(owner, batches)
+                for owner, batches in objects_of(job.batches, self.policy.objects_per_flush)
+            ]
             commits = await asyncio.gather(*uploads)
             if previous is not None:
                 await asyncio.shield(previous.committed)
+            fenced = await self._retry(
+                "commit",
+                functools.partial(self.catalogue.commit_flushes, [c for c, _ in commits]),
+            )
             orphans: list[PendingBatch] = []
             for commit, groups in commits:
-                fenced = await self._retry(
-                    "commit", functools.partial(self.catalogue.commit_flush, commit)
-                )
                 orphans += self._apply(commit, groups, fenced)
             if orphans and self.on_orphaned is not None:
                 self.on_orphaned(orphans)  # handed over in the background, WAL kept meanwhile
@@ -220,6 +253,7 @@ class FlushBuffer:
             raise
         finally:
             self._in_flight_bytes -= size
+            self._release_org_bytes(job.batches)
             metrics.BUFFER_BYTES.set(self.buffered_bytes)
             self._slots.release()
 
@@ -363,3 +397,21 @@ class FlushBuffer:
                 if not batch.durable.done():
                     batch.durable.set_result(None)
         return orphans
+
+
+def objects_of(
+    batches: list[PendingBatch], limit: int
+) -> list[tuple[str, list[PendingBatch]]]:
+    """The objects of one flush: (owner, batches), at most `limit` of them. With more
+    tenants than that, the `limit - 1` largest keep an object of their own and the rest
+    share one (owner SHARED_OBJECT_OWNER); a tenant's batches keep their order."""
+    by_org: dict[str, list[PendingBatch]] = {}
+    for batch in batches:
+        by_org.setdefault(batch.log.org_id, []).append(batch)
+    if len(by_org) <= max(limit, 1):
+        return list(by_org.items())
+    sizes = {org: sum(len(b.data) for b in group) for org, group in by_org.items()}
+    ranked = sorted(by_org, key=lambda org: (-sizes[org], org))
+    own = max(limit, 1) - 1
+    shared = [b for org in ranked[own:] for b in by_org[org]]
+    return [(org, by_org[org]) for org in ranked[:own]] + [(SHARED_OBJECT_OWNER, shared)]

@@ -87,8 +87,14 @@ def ulid() -> str:
     return "".join(reversed(out))
 
 
+# The owner of a flush object that holds several small organizations' chunks (the PUT
+# budget's shared object, DESIGN.md §4.3); its key sits outside every `org-{id}/` prefix.
+SHARED_OBJECT_OWNER = "shared"
+
+
 def flush_object_key(org_id: str, agent_id: str) -> str:
     t = time.gmtime()
+    prefix = "shared" if org_id == SHARED_OBJECT_OWNER else f"org-{org_id}"
     return (
-        f"org-{org_id}/objects/{t.tm_year:04}/{t.tm_mon:02}/{t.tm_mday:02}/{agent_id}-{ulid()}.seg"
+        f"{prefix}/objects/{t.tm_year:04}/{t.tm_mon:02}/{t.tm_mday:02}/{agent_id}-{ulid()}.seg"
     )

@@ -37,6 +37,9 @@ class Agent:
             org_deletion_grace_ms=s.org_deletion_grace_ms,
             max_flushes_per_second=s.max_flushes_per_second,
             max_buffer_bytes=s.max_buffer_bytes,
+            objects_per_flush=s.objects_per_flush,
+            tenant_buffer_share=(s.tenant_buffer_share if s.tenant_buffer_share is not None
+                                 else 0.5 if s.admin_key_file is not None else 1.0),
             rack=s.rack,
             agent_group=s.agent_group,
             broker=BrokerOptions(

@@ -30,6 +30,12 @@ class Settings:
     max_request_bytes: int = 100 * 1024 * 1024
     max_flushes_per_second: float = 10.0
     max_buffer_bytes: int = 256 * 1024 * 1024
+    # At most this many objects (PUTs) per flush, however many organizations wrote to it:
+    # the smaller ones share the last object (DESIGN.md §4.3, docs/SECURITY.md).
+    objects_per_flush: int = 4
+    # The share of the write buffer one organization may hold (unset: 0.5 with logins on,
+    # 1.0 without, when everything belongs to the default organization).
+    tenant_buffer_share: float | None = None
     wal_fsync: str = "interval"
     lease_ttl_ms: int = 10_000
     group_initial_rebalance_delay_ms: int = 200
@@ -200,6 +206,11 @@ def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Set
         raise ValueError("wal-fsync must be always, interval or never")
     if settings.max_flushes_per_second <= 0:
         raise ValueError("max-flushes-per-second must be positive")
+    if settings.objects_per_flush < 1:
+        raise ValueError("objects-per-flush must be at least 1")
+    share = settings.tenant_buffer_share
+    if share is not None and not 0 < share <= 1:
+        raise ValueError("tenant-buffer-share must be in (0, 1]")
     if settings.max_buffer_bytes <= 0:
         raise ValueError("max-buffer-bytes must be positive")
     if settings.kafka_listen != "off":

@@ -56,5 +56,6 @@ async def context_of(broker: Broker, request: Request) -> RequestContext:
     client_id = request.headers.get("user-agent", "")
     if login is None:
         return RequestContext.anonymous("rest", client_id=client_id, peer=peer_of(request))
+    await broker.acls.ready(login.org_id)
     return RequestContext(principal=login.principal, org_id=login.org_id, door="rest",
                           client_id=client_id, peer=peer_of(request))

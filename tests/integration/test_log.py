@@ -277,3 +277,78 @@ async def test_a_follower_view_opened_during_a_bulk_take_is_led(tmp_path):
     finally:
         await logs.stop()
         await cat.close()
+
+
+async def _org_topics(cat: Catalogue, n: int):
+    from coordinator.catalogue import OrgId
+
+    topics = []
+    for i in range(n):
+        await cat.tenants.create_org(f"o{i}", f"org-{i}", f"Org {i}", "free")
+        topics.append(await cat.create_topic("orders", 1, org_id=OrgId(f"o{i}")))
+    return topics
+
+
+async def test_a_flush_writes_at_most_objects_per_flush_whatever_the_tenants(tmp_path):
+    """Ten organizations in one flush, three objects: the two largest keep their own under
+    their prefix, the other eight share one under shared/; every record reads back."""
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    store = ObjectStore.from_url("memory://")
+    topics = await _org_topics(cat, 10)
+    logs = await open_log(cat, store, tmp_path, objects_per_flush=3, max_flushes_per_second=0.5)
+    try:
+        plogs = [await logs.partition(t, 0) for t in topics]
+        await logs.append(plogs[0], batch(1), acks=-1).durable  # takes the budget: one flush next
+        before = set(await store.list_keys())
+        waits = []
+        for i, plog in enumerate(plogs):
+            count = 50 if i in (3, 7) else 2  # o3 and o7 are the large ones
+            waits.append(logs.append(plog, batch(count), acks=-1).durable)
+        await asyncio.gather(*waits)
+        keys = sorted(set(await store.list_keys()) - before)
+        assert len(keys) == 3, keys
+        own = sorted(k.split("/")[0] for k in keys if not k.startswith("shared/"))
+        assert own == ["org-o3", "org-o7"]
+        [shared] = [k for k in keys if k.startswith("shared/")]
+        in_shared = {c.topic_id for t in topics for c in await cat.list_chunks(t.id, 0)
+                     if c.object_key == shared}
+        assert in_shared == {t.id for i, t in enumerate(topics) if i not in (3, 7)}
+        for i, plog in enumerate(plogs):
+            records = decode_records((await logs.read(plog, 0, 1 << 20)).records)
+            assert len(records) == (1 if i == 0 else 0) + (50 if i in (3, 7) else 2)
+        # Deleting every topic of the shared object frees it; a large tenant's stays its own.
+        for t in topics:
+            if t.id in in_shared:
+                await cat.delete_topic("orders", t.org_id)
+                await logs.delete_topic_data(t)
+        assert shared not in await store.list_keys()
+    finally:
+        await logs.stop()
+        await cat.close()
+
+
+async def test_one_organization_cannot_fill_the_write_buffer_for_the_others(tmp_path):
+    from storage.errors import BufferFull
+
+    cat = Catalogue.from_url("sqlite://:memory:")
+    await cat.open()
+    store = ObjectStore.from_url("memory://")
+    topics = await _org_topics(cat, 2)
+    logs = await open_log(cat, store, tmp_path, max_buffer_bytes=200_000,
+                          tenant_buffer_share=0.5, max_flushes_per_second=0.2)
+    try:
+        noisy, quiet = [await logs.partition(t, 0) for t in topics]
+        await logs.append(noisy, batch(1), acks=-1).durable  # the next flush is 5 s away
+        big = build_batch([(None, b"x" * 30_000, [], 1)])
+        for _ in range(3):
+            logs.append(noisy, big, acks=1)
+        with pytest.raises(BufferFull, match="share"):
+            logs.append(noisy, big, acks=1)
+        # The other organization still has its share of the buffer.
+        for _ in range(3):
+            logs.append(quiet, big, acks=1)
+        assert logs.buffer.buffered_bytes > 150_000
+    finally:
+        await logs.stop()
+        await cat.close()
