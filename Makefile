@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/rest_produce.py --seconds 4 --batch 500
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/quotas.py
+	$(BIN)/python bench/tenants.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,7 @@ organization, and a running total kept beside it for the usage API."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 QUOTA_THROTTLE_SECONDS = Counter(
     "streamhouse_quota_throttle_seconds",
@@ -17,7 +17,17 @@ ORG_BYTES = Counter(
     ["org", "direction"],
 )
 
+ORG_REQUESTS = Counter(
+    "streamhouse_org_requests", "Kafka requests handled by this agent, by organization", ["org"])
+ORG_CONNECTIONS = Gauge(
+    "streamhouse_org_connections", "Authenticated Kafka connections to this agent, by organization",
+    ["org"])
+ORG_STORAGE = Gauge(
+    "streamhouse_org_storage_bytes",
+    "Bytes an organization stores (the catalogue's count, the same on every agent)", ["org"])
+
 _children: dict[tuple[str, str], tuple[Counter, list[int]]] = {}
+_requests: dict[str, Counter] = {}
 
 
 def _count(org_id: str, direction: str, n: int) -> None:
@@ -40,6 +50,21 @@ def org_totals(org_id: str) -> tuple[int, int]:
     """(bytes in, bytes out) of an organization through this agent since it started."""
     got = [_children.get((org_id, d)) for d in ("in", "out")]
     return (got[0][1][0] if got[0] else 0, got[1][1][0] if got[1] else 0)
+
+
+def request(org_id: str) -> None:
+    child = _requests.get(org_id)
+    if child is None:
+        child = _requests[org_id] = ORG_REQUESTS.labels(org_id)
+    child.inc()
+
+
+def connections(org_id: str, n: int) -> None:
+    ORG_CONNECTIONS.labels(org_id).set(n)
+
+
+def storage(org_id: str, stored: int) -> None:
+    ORG_STORAGE.labels(org_id).set(stored)
 
 
 def throttled(org_id: str, quota: str, throttle_ms: int) -> None:

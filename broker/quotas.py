@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("streamhouse.quotas")
 
 RATES = ("producer_byte_rate", "consumer_byte_rate", "request_rate")
-COUNTS = ("topics", "partitions", "storage_bytes")
+COUNTS = ("topics", "partitions", "storage_bytes", "connections")
 NAMES = RATES + COUNTS
 _RELOAD_S = 2.0  # a quota set through another agent takes effect here within this
 _MAX_THROTTLE_MS = 30_000

@@ -20,6 +20,7 @@ from storage.objectstore import ObjectStore
 
 from .context import AGENT, RequestContext
 from .errors import UnknownTopicOrPartition, translate
+from .metrics import storage as org_storage
 from .peers import Peers
 from .service import Broker, BrokerOptions
 from .sessions import Sessions
@@ -149,9 +150,15 @@ class Runtime:
     async def export_lag(self) -> None:
         """streamhouse_consumer_lag_records, refreshed with the throughput series."""
         CONSUMER_LAG.clear()
-        for group_id, _ptype in await self.catalogue.offsets.list_groups():
-            for row in await group_lag(self.catalogue, group_id):
-                CONSUMER_LAG.labels(group_id, row.topic, str(row.partition)).set(row.lag)
+        for org in await self.catalogue.tenants.list_orgs():
+            if org.status == "purged":
+                continue
+            for group_id, _ptype in await self.catalogue.offsets.list_groups(org.id):
+                for row in await group_lag(self.catalogue, group_id, org_id=org.id):
+                    CONSUMER_LAG.labels(org.id, group_id, row.topic, str(row.partition)).set(
+                        row.lag)
+        for org_id, stored in (await self.catalogue.storage_by_org()).items():
+            org_storage(org_id, stored)
 
     async def _forward_wal_batch(self, topic_id: TopicId, partition: int, batch: bytes) -> None:
         """Hand a WAL batch to the agent that leads its partition now, in the topic's own

@@ -4,10 +4,13 @@ end theirs at re-authentication, KIP-368)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
+
+from . import metrics
 
 log = structlog.get_logger("streamhouse.auth")
 
@@ -22,12 +25,23 @@ class Session:
 class Sessions:
     def __init__(self) -> None:
         self._live: set[Session] = set()
+        self._count: Counter[str] = Counter()
 
     def add(self, session: Session) -> None:
-        self._live.add(session)
+        if session not in self._live:
+            self._live.add(session)
+            self._count[session.org_id] += 1
+            metrics.connections(session.org_id, self._count[session.org_id])
 
     def discard(self, session: Session) -> None:
-        self._live.discard(session)
+        if session in self._live:
+            self._live.discard(session)
+            self._count[session.org_id] -= 1
+            metrics.connections(session.org_id, self._count[session.org_id])
+
+    def count(self, org_id: str) -> int:
+        """The organization's live sessions on this agent."""
+        return self._count[org_id]
 
     async def end(self, org_id: str, reason: str) -> int:
         return self._end([s for s in self._live if s.org_id == org_id], reason)
@@ -37,7 +51,7 @@ class Sessions:
 
     def _end(self, sessions: list[Session], reason: str) -> int:
         for s in sessions:
-            self._live.discard(s)
+            self.discard(s)
             s.close(reason)
         if sessions:
             log.info("sessions_ended", count=len(sessions), reason=reason)

@@ -462,6 +462,13 @@ class Catalogue:
 
     # -- partitions and leases ------------------------------------------------
 
+    async def storage_by_org(self) -> dict[str, int]:
+        """Bytes stored by each organization (the sum of its partitions' sizes)."""
+        rows = await self.driver.fetch(
+            "SELECT t.org_id, SUM(p.size_bytes) FROM partitions p JOIN topics t ON t.id = p.topic_id"
+            " GROUP BY t.org_id")
+        return {str(r[0]): int(r[1] or 0) for r in rows}
+
     async def list_partitions(self, topic_id: TopicId) -> list[PartitionState]:
         rows = await self.driver.fetch(
             f"SELECT {_PARTITION_COLS} FROM partitions WHERE topic_id = $1 ORDER BY partition",

@@ -18,6 +18,7 @@ from kio.schema.errors import ErrorCode
 from kio.schema.index import api_key_map
 
 from broker import errors
+from broker import metrics as org_metrics
 from broker.credentials import ScramCredential, new_secret, scram_credential
 from broker.service import Broker, BrokerOptions
 
@@ -109,6 +110,7 @@ class KafkaListener:
         except Exception as exc:
             body = self._failed(request, conn, exc)
         metrics.REQUESTS.labels(name).inc()
+        org_metrics.request(conn.org_id)
         metrics.REQUEST_LATENCY.labels(name).observe(time.perf_counter() - started)
         if body is None:
             return None

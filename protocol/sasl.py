@@ -18,6 +18,7 @@ from kio.schema.errors import ErrorCode
 
 from broker import credentials as cr
 from broker import errors
+from broker.context import RequestContext
 
 if TYPE_CHECKING:
     from .codec import Request
@@ -119,6 +120,13 @@ async def authenticate(kafka: KafkaListener, request: Request, conn: Connection)
         conn.scram = None
         return {"error_code": ErrorCode.sasl_authentication_failed,
                 "error_message": str(exc), "auth_bytes": b"", "session_lifetime": 0}
+    except errors.PolicyViolation as exc:  # over the organization's connections quota
+        log.warning("sasl_login_over_quota", peer=conn.peer, client_id=request.client_id,
+                    reason=exc.message)
+        conn.closing_after_response = True
+        conn.scram = None
+        return {"error_code": exc.kafka_code, "error_message": exc.message, "auth_bytes": b"",
+                "session_lifetime": 0}
 
 
 async def _succeeded(kafka: KafkaListener, conn: Connection, login: Any, final: bytes,
@@ -132,6 +140,11 @@ async def _succeeded(kafka: KafkaListener, conn: Connection, login: Any, final: 
     if login.expires_at is not None:
         lifetime = max(min(lifetime or login.expires_at - now_ms, login.expires_at - now_ms), 1)
     again = conn.login is not None
+    if not again:  # the organization's connections quota (per agent), named when refused
+        ctx = RequestContext(principal=login.principal, org_id=login.org_id, door="kafka",
+                             client_id=request.client_id or "", peer=conn.peer)
+        await kafka.broker.quotas.check_count(
+            ctx, "connections", kafka.broker.sessions.count(login.org_id) + 1)
     await kafka.broker.acls.ready(login.org_id)  # the decisions after the login need them
     conn.authenticated(login, lifetime)
     log.info("sasl_authenticated", peer=conn.peer, principal=login.principal.name,

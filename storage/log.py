@@ -197,7 +197,7 @@ class LogManager:
         for key in [k for k in self._logs if k[0] == topic.id]:
             del self._logs[key]
             with contextlib.suppress(KeyError):
-                metrics.LEASE_EPOCH.remove(topic.name, str(key[1]))
+                metrics.LEASE_EPOCH.remove(topic.org_id, topic.name, str(key[1]))
 
     def update_topic(self, topic: Topic) -> None:
         self._topics[(topic.org_id, topic.name)] = topic
@@ -309,7 +309,8 @@ class LogManager:
         self._logs[plog.key] = plog
         if is_leader:
             metrics.LEADER_CHANGES.labels("lease_acquired").inc()
-            metrics.LEASE_EPOCH.labels(topic.name, str(state.partition)).set(plog.leader_epoch)
+            metrics.LEASE_EPOCH.labels(topic.org_id, topic.name, str(state.partition)).set(
+                plog.leader_epoch)
         return plog
 
     def _fenced(self, plog: PartitionLog) -> None:
@@ -371,7 +372,7 @@ class LogManager:
         if self._logs.get(plog.key) is plog:
             del self._logs[plog.key]
             with contextlib.suppress(KeyError):  # no epoch to report for a partition not led
-                metrics.LEASE_EPOCH.remove(plog.topic_name, str(plog.partition))
+                metrics.LEASE_EPOCH.remove(plog.org_id, plog.topic_name, str(plog.partition))
         if was_leader:
             metrics.LEADER_CHANGES.labels(reason).inc()
             self._dropped.add(plog.key)
@@ -543,8 +544,8 @@ class LogManager:
         else:
             durable = loop.create_future()
             _chain_all(durable, futures)
-        metrics.PRODUCE_RECORDS.labels(plog.topic_name).inc(sum(h.records_count for h in headers))
-        metrics.PRODUCE_BYTES.labels(plog.topic_name).inc(len(record_set))
+        metrics.PRODUCE_RECORDS.labels(plog.org_id, plog.topic_name).inc(sum(h.records_count for h in headers))
+        metrics.PRODUCE_BYTES.labels(plog.org_id, plog.topic_name).inc(len(record_set))
         return AppendResult(
             base_offset=base,
             log_append_time=append_time,
@@ -628,8 +629,8 @@ class LogManager:
         if i is not None:
             self._read_ahead(plog, i)
         records = b"".join(parts)
-        metrics.FETCH_BYTES.labels(plog.topic_name).inc(len(records))
-        metrics.FETCH_RECORDS.labels(plog.topic_name).inc(count)
+        metrics.FETCH_BYTES.labels(plog.org_id, plog.topic_name).inc(len(records))
+        metrics.FETCH_RECORDS.labels(plog.org_id, plog.topic_name).inc(count)
         return ReadResult(
             records=records, high_watermark=hw, log_start_offset=plog.log_start_offset
         )

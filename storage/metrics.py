@@ -37,10 +37,10 @@ WAL_SYNC = Histogram(
 WAL_RECOVERED = Counter(
     "streamhouse_wal_records_recovered_total", "WAL batches replayed at start", ["outcome"]
 )
-PRODUCE_RECORDS = Counter("streamhouse_producer_records_total", "Records appended", ["topic"])
-PRODUCE_BYTES = Counter("streamhouse_producer_bytes_total", "Record-set bytes appended", ["topic"])
-FETCH_BYTES = Counter("streamhouse_fetch_bytes_total", "Record-set bytes served", ["topic"])
-FETCH_RECORDS = Counter("streamhouse_fetch_records_total", "Records served by fetches", ["topic"])
+PRODUCE_RECORDS = Counter("streamhouse_producer_records_total", "Records appended", ["org", "topic"])
+PRODUCE_BYTES = Counter("streamhouse_producer_bytes_total", "Record-set bytes appended", ["org", "topic"])
+FETCH_BYTES = Counter("streamhouse_fetch_bytes_total", "Record-set bytes served", ["org", "topic"])
+FETCH_RECORDS = Counter("streamhouse_fetch_records_total", "Records served by fetches", ["org", "topic"])
 CACHE_HITS = Counter(
     "streamhouse_read_cache_hits_total", "Fetch reads served from memory", ["tier"]
 )
@@ -55,11 +55,11 @@ LEADER_CHANGES = Counter(
 )
 LEASE_EPOCH = Gauge(
     "streamhouse_partition_leader_epoch", "Lease epoch of the partitions this agent leads",
-    ["topic", "partition"],
+    ["org", "topic", "partition"],
 )
 CONSUMER_LAG = Gauge(
     "streamhouse_consumer_lag_records", "Records between a group's committed offset and the high watermark",
-    ["group", "topic", "partition"],
+    ["org", "group", "topic", "partition"],
 )
 PRODUCER_LATENCY = Histogram(
     "streamhouse_producer_latency_seconds", "Produce request latency until its acks are met",

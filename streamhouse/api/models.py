@@ -308,7 +308,7 @@ class Quotas(BaseModel):
 class QuotaSet(BaseModel):
     client_id: str = Field(default="", description='"" sets the organization\'s own quota')
     name: Literal["producer_byte_rate", "consumer_byte_rate", "request_rate", "topics",
-                  "partitions", "storage_bytes"]
+                  "partitions", "storage_bytes", "connections"]
     value: float | None = Field(default=None, description="null removes the quota")
 
 

@@ -406,22 +406,137 @@ def test_scram_users_are_managed_with_kip_554_and_log_in(secured: Secured) -> No
     assert any("Authentication" in f or "authentication" in f for f in failed)
 
 
-def test_acl_apis_answer_security_disabled(secured: Secured) -> None:
-    """No ACL authorizer runs yet: the ACL APIs say so (error 54), as Kafka does."""
+def test_acl_apis_answer_security_disabled_while_logins_are_off(
+        server_factory: type[ServerProcess], tmp_path: Path) -> None:
+    """No logins, no authorizer: the ACL APIs say so (error 54), as Kafka does."""
     from kio.schema.create_acls.v3.request import CreateAclsRequest
     from kio.schema.describe_acls.v3.request import DescribeAclsRequest
 
-    w = Wire(secured.sasl)
-    login(w, "PLAIN", b"\0" + secured.acme.key.encode() + b"\0" + secured.acme.secret.encode())
-    described = w.call(DescribeAclsRequest, {
-        "resource_type_filter": 1, "resource_name_filter": None, "pattern_type_filter": 1,
-        "principal_filter": None, "host_filter": None, "operation": 1, "permission_type": 1})
-    assert described.error_code == ErrorCode.security_disabled and described.error_message
-    created = w.call(CreateAclsRequest, {"creations": [{
-        "resource_type": 2, "resource_name": "orders", "resource_pattern_type": 3,
-        "principal": "User:x", "host": "*", "operation": 3, "permission_type": 3}]})
-    assert [r.error_code for r in created.results] == [ErrorCode.security_disabled]
-    w.close()
+    server = server_factory(tmp_path / "open").start()
+    try:
+        w = Wire(server.bootstrap)
+        described = w.call(DescribeAclsRequest, {
+            "resource_type_filter": 1, "resource_name_filter": None, "pattern_type_filter": 1,
+            "principal_filter": None, "host_filter": None, "operation": 1,
+            "permission_type": 1})
+        assert described.error_code == ErrorCode.security_disabled and described.error_message
+        created = w.call(CreateAclsRequest, {"creations": [{
+            "resource_type": 2, "resource_name": "orders", "resource_pattern_type": 3,
+            "principal": "User:x", "host": "*", "operation": 3, "permission_type": 3}]})
+        assert [r.error_code for r in created.results] == [ErrorCode.security_disabled]
+        w.close()
+    finally:
+        server.stop()
+
+
+def _key(s: Secured, org: Org, scope: str) -> tuple[str, str]:
+    r = httpx.post(f"{s.http}/api/v1/organizations/{org.id}/api-keys", json={"scope": scope},
+                   headers=admin_headers())
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.json()["secret"]
+
+
+def _produce(config: dict[str, Any], topic: str) -> str | None:
+    """Produce one record; None when it was acknowledged, else the error's name."""
+    p = Producer({**config, "message.timeout.ms": 6000})
+    result: list[str | None] = []
+    p.produce(topic, value=b"v", on_delivery=lambda err, _m: result.append(
+        None if err is None else err.name()))
+    p.flush(10)
+    assert result, "no delivery report"
+    return result[0]
+
+
+def test_acls_are_enforced_per_organization_with_real_clients(secured: Secured) -> None:
+    """An org admin writes ACLs with confluent-kafka's AdminClient; they bind its other keys
+    (DENY wins, PREFIXED patterns, groups), describe and delete as Kafka's do, show in the
+    authorized operations, and never reach the other organization."""
+    from confluent_kafka import KafkaError, TopicCollection
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    s = secured
+    admin_conf = conf(s, s.acme, "SCRAM-SHA-512")
+    admin = AdminClient(admin_conf)
+    for f in admin.create_topics([NewTopic(t, 1) for t in ("orders", "payments", "misc")]).values():
+        f.result(20)
+    writer_id, writer_secret = _key(s, s.acme, "read-write")
+    writer = {**admin_conf, "sasl.username": writer_id, "sasl.password": writer_secret}
+    reader = {**admin_conf, "sasl.username": s.acme.reader_key,
+              "sasl.password": s.acme.reader_secret}
+    # Before any ACL, the scopes decide: the writer writes everywhere.
+    assert _produce(writer, "payments") is None
+
+    bindings = [
+        AclBinding(ResourceType.TOPIC, "payments", ResourcePatternType.LITERAL,
+                   f"User:{writer_id}", "*", AclOperation.WRITE, AclPermissionType.DENY),
+        AclBinding(ResourceType.TOPIC, "ord", ResourcePatternType.PREFIXED,
+                   f"User:{s.acme.reader_key}", "*", AclOperation.READ, AclPermissionType.ALLOW),
+        AclBinding(ResourceType.GROUP, "blocked", ResourcePatternType.LITERAL,
+                   "User:*", "*", AclOperation.READ, AclPermissionType.DENY),
+    ]
+    for f in admin.create_acls(bindings).values():
+        f.result(20)
+    everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
+                                  AclOperation.ANY, AclPermissionType.ANY)
+    assert sorted(map(str, admin.describe_acls(everything).result(20))) == sorted(
+        map(str, bindings))
+    # A key that may not change ACLs is refused; a bad binding is refused with a reason.
+    writer_admin = AdminClient(writer)
+    with pytest.raises(KafkaException) as refused:
+        next(iter(writer_admin.create_acls(bindings[:1]).values())).result(20)
+    assert refused.value.args[0].code() == KafkaError.CLUSTER_AUTHORIZATION_FAILED
+    with pytest.raises(KafkaException, match="kafka-cluster"):
+        next(iter(admin.create_acls([AclBinding(
+            ResourceType.BROKER, "other", ResourcePatternType.LITERAL, "User:x", "*",
+            AclOperation.ALTER, AclPermissionType.ALLOW)]).values())).result(20)
+
+    time.sleep(0.2)
+    # DENY wins; a topic no ACL names stays the scope's; a named topic needs an ALLOW.
+    assert _produce(writer, "payments") == "TOPIC_AUTHORIZATION_FAILED"
+    assert _produce(writer, "misc") is None
+    assert _produce(writer, "orders") == "TOPIC_AUTHORIZATION_FAILED"
+    assert _produce(admin_conf, "orders") is None  # the org's admin key is its super-user
+    assert consume_all(reader, "orders", 1) == [b"v"]
+    # The writer no longer sees the topics ACLs name without granting it anything (as in
+    # Kafka, a named resource needs an ALLOW, also to DESCRIBE); the reader sees "orders".
+    listed = set(writer_admin.list_topics(timeout=10).topics)
+    assert "misc" in listed and not {"orders", "payments"} & listed
+    reader_admin = AdminClient(reader)
+    assert "orders" in reader_admin.list_topics(timeout=10).topics
+    # The group DENY: the reader cannot consume in group "blocked".
+    c = Consumer({**reader, "group.id": "blocked", "auto.offset.reset": "earliest"})
+    c.subscribe(["orders"])
+    errs = []
+    deadline = time.monotonic() + 15
+    while not errs and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and m.error():
+            errs.append(m.error().code())
+    c.close()
+    assert KafkaError.GROUP_AUTHORIZATION_FAILED in errs
+    # Authorized operations, as the reader may use "orders".
+    [desc] = reader_admin.describe_topics(
+        TopicCollection(["orders"]), include_authorized_operations=True).values()
+    assert set(desc.result(20).authorized_operations) == {AclOperation.READ,
+                                                          AclOperation.DESCRIBE}
+
+    # Globex sees none of it, and its own keys are not bound by Acme's ACLs.
+    globex_admin = AdminClient(conf(s, s.globex, "PLAIN"))
+    assert globex_admin.describe_acls(everything).result(20) == []
+    # Deleting with a filter answers what it removed; the writer writes again.
+    deny_filter = AclBindingFilter(ResourceType.TOPIC, "payments", ResourcePatternType.MATCH,
+                                   None, None, AclOperation.ANY, AclPermissionType.DENY)
+    [removed] = admin.delete_acls([deny_filter]).values()
+    assert list(map(str, removed.result(20))) == [str(bindings[0])]
+    time.sleep(0.2)
+    assert _produce(writer, "payments") is None
 
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
@@ -609,6 +724,37 @@ def test_count_quotas_refuse_with_policy_violation(secured: Secured) -> None:
                        headers=bearer(s.acme.key, s.acme.secret),
                        json={"name": "topics", "value": 100})
     assert denied.status_code == 403
+
+
+def test_the_connections_quota_refuses_logins_past_it(secured: Secured) -> None:
+    """Two connections allowed: the third login is refused with POLICY_VIOLATION naming the
+    limit and closed; the first two and the other organization go on; per-organization
+    metrics count the connections and requests."""
+    s = secured
+    set_quota(s, s.acme, "connections", 2)
+    plain = b"\0" + s.acme.key.encode() + b"\0" + s.acme.secret.encode()
+    first, second, third = Wire(s.sasl), Wire(s.sasl), Wire(s.sasl)
+    assert login(first, "PLAIN", plain).error_code == ErrorCode.none
+    assert login(second, "PLAIN", plain).error_code == ErrorCode.none
+    refused = login(third, "PLAIN", plain)
+    assert refused.error_code == ErrorCode.policy_violation
+    assert "connections would be 3" in refused.error_message
+    assert third.read_frame() is None  # closed after the answer
+    assert first.call(MetadataRequest, {"topics": None, "allow_auto_topic_creation": False,
+                                        "include_topic_authorized_operations": False}).brokers
+    other = Wire(s.sasl)
+    assert login(other, "PLAIN", b"\0" + s.globex.key.encode() + b"\0"
+                 + s.globex.secret.encode()).error_code == ErrorCode.none
+    second.close()
+    time.sleep(0.3)  # the agent sees the close; a login fits again
+    again = Wire(s.sasl)
+    assert login(again, "PLAIN", plain).error_code == ErrorCode.none
+    text = httpx.get(f"{s.http}/metrics", headers=admin_headers()).text
+    assert f'streamhouse_org_connections{{org="{s.acme.id}"}} 2.0' in text
+    assert f'streamhouse_org_connections{{org="{s.globex.id}"}} 1.0' in text
+    assert f'streamhouse_org_requests_total{{org="{s.acme.id}"}}' in text
+    for w in (first, again, other):
+        w.close()
 
 
 def test_a_producer_over_its_byte_rate_is_held_to_it(secured: Secured) -> None:
