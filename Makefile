@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/quotas.py
 	$(BIN)/python bench/tenants.py
+	$(BIN)/python bench/rls.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -199,8 +199,15 @@ class Fetch:
         timestamp: int | None = None,
         max_records: int = 100,
     ) -> RecordsRead:
-        """Decoded records from an offset (the log start by default) or a time, for HTTP."""
+        """Decoded records from an offset (the log start by default) or a time, for HTTP.
+        Over the consumer_byte_rate quota it is refused (QuotaExceeded: 429 with
+        Retry-After), as HTTP cannot be muted; the bytes read are charged against it."""
         topic = await self._b.topics.require(ctx, topic_name, op=Op.READ)
+        quotas = self._b.quotas
+        debt = await quotas.debt_ms(ctx, "consumer_byte_rate")
+        if debt:
+            raise errors.QuotaExceeded(f"over the consumer_byte_rate quota: retry in {debt} ms",
+                                       retry_after_ms=debt)
         if not 0 <= partition < topic.partition_count:
             raise errors.UnknownPartition(f"{topic_name} has no partition {partition}")
         plog = await self.partition_log(ctx, topic, partition)
@@ -215,9 +222,11 @@ class Fetch:
             )
         out: list[Record] = []
         position = start
+        read_bytes = 0
         try:
             while len(out) < max_records and position < plog.high_watermark:
                 result = await self._b.logs.read(plog, position, 1 << 20)
+                read_bytes += len(result.records)
                 records = [r for r in decode_records(result.records) if r.offset >= position]
                 if not records:
                     break
@@ -225,5 +234,8 @@ class Fetch:
                 position = out[-1].offset + 1
         except Exception as exc:
             raise errors.translate(exc) from exc
+        if read_bytes:
+            metrics.bytes_out(ctx.org_id, read_bytes)
+            quotas.charge_now(ctx, "consumer_byte_rate", read_bytes)
         return RecordsRead(topic=topic_name, partition=partition, records=out,
                            next_offset=position, high_watermark=plog.high_watermark)

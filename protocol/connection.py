@@ -47,6 +47,7 @@ class Connection:
         sessions: Sessions | None = None,
         peer_secret: bytes | None = None,
         precharge: Callable[[Request, Connection], int] | None = None,
+        raw_sasl: Callable[[Connection, bytes], Awaitable[bytes | None]] | None = None,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -76,6 +77,10 @@ class Connection:
         self.peer_secret = peer_secret  # checks other agents' signed requests
         self.muted_until = 0.0  # monotonic: over a quota, nothing is read until then
         self.precharge = precharge  # a produce's bytes against its quota, as it is read
+        # After SaslHandshake v0 the SASL tokens come as bare frames until authenticated.
+        self.raw_sasl = False
+        self._raw_sasl_handler = raw_sasl
+        self.client_id = ""  # of the last request (a bare SASL frame carries none)
 
     def authenticated(self, login: Login, lifetime_ms: int) -> None:
         self.login = login
@@ -170,6 +175,10 @@ class Connection:
                     return
                 if frame is None:
                     break
+                if self.raw_sasl and self.login is None:
+                    if not await self._raw_token(frame):
+                        return
+                    continue
                 try:
                     request = decode_request(frame, self.supported)
                 except UnsupportedApi as exc:
@@ -190,6 +199,7 @@ class Connection:
                     log.warning("malformed_request", peer=self.peer, error=str(exc))
                     self.closing = True
                     return
+                self.client_id = request.client_id or ""
                 if (request.client_id or "").startswith(PEER_PREFIX):
                     verified = self._peer_request(request)
                     if verified is None:
@@ -210,6 +220,27 @@ class Connection:
                         request = dataclasses.replace(request, throttle_ms=throttle)
                 task = asyncio.create_task(self._handle(request))
                 await self._responses.put(task)
+
+    async def _raw_token(self, frame: bytes) -> bool:
+        """A bare SASL token (SaslHandshake v0): answered in order after the responses
+        before it; False when the connection is to end."""
+        if self._raw_sasl_handler is None:
+            self.closing = True
+            return False
+        # The handshake's answer goes out first, and the token is handled after it.
+        handler = self._raw_sasl_handler
+
+        async def answer() -> bytes | None:
+            result = await handler(self, bytes(frame))
+            if result is None:
+                self.closing_after_response = True
+                return b""  # nothing to say: written as nothing, then the connection ends
+            return result
+
+        task = asyncio.create_task(answer())
+        await self._responses.put(task)
+        await asyncio.wait({task})  # the next frame is read under the outcome of this one
+        return not self.closing_after_response
 
     async def _handle(self, request: Request) -> bytes | None:
         try:

@@ -27,7 +27,7 @@ from .build import build
 from .codec import Request, UnsupportedApi, encode_response, response_class
 from .connection import Connection
 from .error_response import error_response
-from .sasl import FailedLogins
+from .sasl import FailedLogins, raw_token
 
 log = structlog.get_logger("streamhouse.kafka")
 
@@ -194,6 +194,7 @@ class KafkaListener:
             sessions=self.broker.sessions,
             peer_secret=self.broker.peer_secret,
             precharge=self.precharge,
+            raw_sasl=functools.partial(raw_token, self),
         )
         task = asyncio.current_task()
         assert task is not None

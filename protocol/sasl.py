@@ -73,16 +73,35 @@ def handshake(kafka: KafkaListener, request: Request, conn: Connection) -> dict[
         log.info("sasl_mechanism_refused", peer=conn.peer, mechanism=mechanism)
         return {"error_code": ErrorCode.unsupported_sasl_mechanism, "mechanisms": list(MECHANISMS)}
     if request.api_version == 0:
-        # v0 sends the tokens as bare frames, not SaslAuthenticate: not served.
-        return {"error_code": ErrorCode.unsupported_sasl_mechanism, "mechanisms": list(MECHANISMS)}
+        # v0: the tokens follow as bare frames, not SaslAuthenticate (raw_token below);
+        # the connection reads them so (Connection.raw_sasl).
+        conn.raw_sasl = True
     conn.sasl_mechanism = mechanism
     conn.scram = None
     return {"error_code": 0, "mechanisms": list(MECHANISMS)}
 
 
 async def authenticate(kafka: KafkaListener, request: Request, conn: Connection) -> dict[str, Any]:
+    return await authenticate_token(kafka, conn, bytes(request.body.auth_bytes),
+                                    request.client_id or "")
+
+
+async def raw_token(kafka: KafkaListener, conn: Connection, token: bytes) -> bytes | None:
+    """A SASL token sent as a bare frame after SaslHandshake v0; the answer as a bare
+    frame (PLAIN: an empty one), or None on a failure, when the connection closes, as
+    Kafka does (v0 has no place for an error message)."""
+    answer = await authenticate_token(kafka, conn, token, conn.client_id)
+    if answer["error_code"] != 0:
+        return None
+    auth = bytes(answer["auth_bytes"])
+    if conn.login is not None:
+        conn.raw_sasl = False  # authenticated: Kafka requests from here on
+    return len(auth).to_bytes(4, "big") + auth
+
+
+async def authenticate_token(kafka: KafkaListener, conn: Connection, token: bytes,
+                             client_id: str) -> dict[str, Any]:
     tenants = kafka.broker.tenants
-    token = bytes(request.body.auth_bytes)
     address = conn.peer.rsplit(":", 1)[0]
     mechanism = conn.sasl_mechanism
     try:
@@ -93,7 +112,7 @@ async def authenticate(kafka: KafkaListener, request: Request, conn: Connection)
         if mechanism == "PLAIN":
             username, secret = cr.parse_plain(token)
             login = await tenants.login_with_secret(username, secret)
-            return await _succeeded(kafka, conn, login, b"", request)
+            return await _succeeded(kafka, conn, login, b"", client_id)
         if conn.scram is None:  # client-first-message
             first = cr.parse_client_first(token)
             found = await tenants.scram_credential(first.username, mechanism)
@@ -109,19 +128,19 @@ async def authenticate(kafka: KafkaListener, request: Request, conn: Connection)
         final = server.verify_client_final(token)
         if pending is None:
             raise cr.CredentialError("authentication failed: invalid credentials")
-        return await _succeeded(kafka, conn, pending, final, request)
+        return await _succeeded(kafka, conn, pending, final, client_id)
     except (cr.CredentialError, errors.AuthenticationFailed) as exc:
         failures = kafka.failed_logins
         failures.failed(address)
         log.warning("sasl_authentication_failed", peer=conn.peer, mechanism=mechanism,
-                    client_id=request.client_id, reason=str(exc))
+                    client_id=client_id, reason=str(exc))
         await asyncio.sleep(failures.delay(address))
         conn.closing_after_response = True
         conn.scram = None
         return {"error_code": ErrorCode.sasl_authentication_failed,
                 "error_message": str(exc), "auth_bytes": b"", "session_lifetime": 0}
     except errors.PolicyViolation as exc:  # over the organization's connections quota
-        log.warning("sasl_login_over_quota", peer=conn.peer, client_id=request.client_id,
+        log.warning("sasl_login_over_quota", peer=conn.peer, client_id=client_id,
                     reason=exc.message)
         conn.closing_after_response = True
         conn.scram = None
@@ -130,7 +149,7 @@ async def authenticate(kafka: KafkaListener, request: Request, conn: Connection)
 
 
 async def _succeeded(kafka: KafkaListener, conn: Connection, login: Any, final: bytes,
-                     request: Request) -> dict[str, Any]:
+                     client_id: str) -> dict[str, Any]:
     if conn.login is not None and conn.login.principal != login.principal:
         raise cr.CredentialError("re-authentication must use the same principal")
     if not await kafka.broker.tenants.still_valid(login):
@@ -142,7 +161,7 @@ async def _succeeded(kafka: KafkaListener, conn: Connection, login: Any, final: 
     again = conn.login is not None
     if not again:  # the organization's connections quota (per agent), named when refused
         ctx = RequestContext(principal=login.principal, org_id=login.org_id, door="kafka",
-                             client_id=request.client_id or "", peer=conn.peer)
+                             client_id=client_id, peer=conn.peer)
         await kafka.broker.quotas.check_count(
             ctx, "connections", kafka.broker.sessions.count(login.org_id) + 1)
     await kafka.broker.acls.ready(login.org_id)  # the decisions after the login need them

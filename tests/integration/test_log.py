@@ -135,7 +135,7 @@ async def test_max_bytes_returns_whole_batches(tmp_path):
         await asyncio.gather(*futures)
         small = await logs.read(plog, 0, 1)
         assert len(validate_record_set(small.records)) == 1  # the first batch, even over the limit
-        served = metrics.FETCH_RECORDS.labels("t")
+        served = metrics.FETCH_RECORDS.labels("default", "t")
         before = served._value.get()
         two = await logs.read(plog, 0, len(one) * 2 + 5)
         assert len(validate_record_set(two.records)) == 2

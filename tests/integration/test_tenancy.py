@@ -251,6 +251,65 @@ def test_bad_logins_are_refused_cleanly_and_others_go_on(secured: Secured) -> No
     assert '"peer": "127.0.0.1:' in log and '"connection_refused"' in log
 
 
+def _scram_client(mechanism: str, user: str, password: str):  # noqa: ANN202
+    """A minimal SCRAM client: (first message, a function from server-first to final)."""
+    import hashlib
+    import hmac
+    import secrets
+
+    algo = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}[mechanism]
+    bare = f"n={user},r={secrets.token_hex(8)}"
+
+    def final(server_first: bytes) -> bytes:
+        fields = dict(f.split("=", 1) for f in server_first.decode().split(","))
+        salted = hashlib.pbkdf2_hmac(algo, password.encode(), base64.b64decode(fields["s"]),
+                                     int(fields["i"]))
+        client_key = hmac.new(salted, b"Client Key", algo).digest()
+        stored = hashlib.new(algo, client_key).digest()
+        without_proof = f"c=biws,r={fields['r']}"
+        auth = f"{bare},{server_first.decode()},{without_proof}".encode()
+        signature = hmac.new(stored, auth, algo).digest()
+        proof = bytes(x ^ y for x, y in zip(client_key, signature, strict=True))
+        return f"{without_proof},p={base64.b64encode(proof).decode()}".encode()
+
+    return f"n,,{bare}".encode(), final
+
+
+def test_sasl_handshake_v0_takes_bare_tokens(secured: Secured) -> None:
+    """SaslHandshake v0 (pre-KIP-152 clients): the tokens follow as bare frames, PLAIN and
+    SCRAM; a wrong one closes the connection, as Kafka does."""
+    from kio.schema.sasl_handshake.v0.request import SaslHandshakeRequest as HandshakeV0
+
+    s = secured
+    w = Wire(s.sasl)
+    assert w.call(HandshakeV0, {"mechanism": "PLAIN"}).error_code == ErrorCode.none
+    w.send_raw(b"\0" + s.acme.key.encode() + b"\0" + s.acme.secret.encode())
+    assert w.read_frame() == b""  # PLAIN answers an empty token
+    listed = w.call(MetadataRequest, {"topics": None, "allow_auto_topic_creation": False,
+                                      "include_topic_authorized_operations": False})
+    assert listed.brokers
+    w.close()
+
+    w = Wire(s.sasl)
+    assert w.call(HandshakeV0, {"mechanism": "SCRAM-SHA-256"}).error_code == ErrorCode.none
+    first, final = _scram_client("SCRAM-SHA-256", s.acme.key, s.acme.secret)
+    w.send_raw(first)
+    server_first = w.read_frame()
+    assert server_first is not None and server_first.startswith(b"r=")
+    w.send_raw(final(server_first))
+    server_final = w.read_frame()
+    assert server_final is not None and server_final.startswith(b"v=")
+    assert w.call(MetadataRequest, {"topics": None, "allow_auto_topic_creation": False,
+                                    "include_topic_authorized_operations": False}).brokers
+    w.close()
+
+    w = Wire(s.sasl)
+    assert w.call(HandshakeV0, {"mechanism": "PLAIN"}).error_code == ErrorCode.none
+    w.send_raw(b"\0" + s.acme.key.encode() + b"\0wrong")
+    assert w.read_frame() is None  # closed
+    w.close()
+
+
 def test_brute_force_from_one_address_is_slowed(secured: Secured) -> None:
     s = secured
     bad = b"\0" + s.acme.key.encode() + b"\0wrong"
@@ -790,6 +849,12 @@ def test_http_produce_over_its_rate_gets_429_with_retry_after(secured: Secured) 
                         headers=bearer(s.acme.key, s.acme.secret))
     assert second.status_code == 429 and int(second.headers["Retry-After"]) >= 1
     assert second.json()["error"] == "rate_limited"
+    # Consuming over HTTP is held to consumer_byte_rate the same way.
+    set_quota(s, s.acme, "consumer_byte_rate", 1000)
+    url = f"{s.http}/api/v1/consume?topic=http-limited&offset=0"
+    assert httpx.get(url, headers=bearer(s.acme.key, s.acme.secret)).status_code == 200
+    again = httpx.get(url, headers=bearer(s.acme.key, s.acme.secret))
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1
 
 
 def test_client_quotas_over_kafka(secured: Secured) -> None:
