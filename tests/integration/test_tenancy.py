@@ -585,6 +585,14 @@ def test_acls_are_enforced_per_organization_with_real_clients(secured: Secured) 
         TopicCollection(["orders"]), include_authorized_operations=True).values()
     assert set(desc.result(20).authorized_operations) == {AclOperation.READ,
                                                           AclOperation.DESCRIBE}
+    # On a group and the cluster no ACL names, the read-only scope decides.
+    [group] = reader_admin.describe_consumer_groups(
+        ["g"], include_authorized_operations=True).values()
+    assert set(group.result(20).authorized_operations) == {AclOperation.READ,
+                                                           AclOperation.DESCRIBE}
+    cluster = reader_admin.describe_cluster(include_authorized_operations=True).result(20)
+    assert set(cluster.authorized_operations) == {AclOperation.DESCRIBE,
+                                                  AclOperation.DESCRIBE_CONFIGS}
 
     # Globex sees none of it, and its own keys are not bound by Acme's ACLs.
     globex_admin = AdminClient(conf(s, s.globex, "PLAIN"))
