@@ -145,6 +145,36 @@ _CHUNK_COLS = (
 )
 
 
+_LOCK_BATCH = 4000  # keys per statement (two parameters each; PostgreSQL allows 65,535)
+
+
+async def _lock_partitions(
+    tx: Session, keys: list[tuple[TopicId, int]]
+) -> dict[tuple[TopicId, int], tuple[str | None, int]]:
+    """(leader, epoch) of these partitions, their rows locked (PostgreSQL) in (topic id,
+    partition) order, in one statement per few thousand keys whatever their number."""
+    out: dict[tuple[TopicId, int], tuple[str | None, int]] = {}
+    postgres = tx.dialect == "postgresql"
+    for start in range(0, len(keys), _LOCK_BATCH):
+        batch = keys[start:start + _LOCK_BATCH]
+        values = ", ".join(f"(${2 * i + 1}, ${2 * i + 2})" for i in range(len(batch)))
+        cast = "::integer" if postgres else ""
+        if postgres:  # the VALUES list's second column must be typed for the row comparison
+            values = ", ".join(f"(${2 * i + 1}, ${2 * i + 2}{cast})" for i in range(len(batch)))
+        order = ' ORDER BY topic_id COLLATE "C", partition FOR UPDATE' if postgres else ""
+        rows = await tx.fetch(
+            "SELECT topic_id, partition, leader_agent, leader_epoch FROM partitions"
+            f" WHERE (topic_id, partition) IN (VALUES {values}){order}",
+            *[v for key in batch for v in key])
+        for r in rows:
+            out[(TopicId(str(r[0])), int(r[1]))] = (r[2], int(r[3]))
+    return out
+
+
+async def _bump_topics(tx: Session) -> None:
+    await tx.execute("UPDATE counters SET value = value + 1 WHERE name = 'topics_version'")
+
+
 def _topic(row: Any) -> Topic:
     return Topic(
         id=TopicId(row[0]),
@@ -349,6 +379,7 @@ class Catalogue:
                 topic.created_at,
             )
             await self._insert_partitions(tx, topic.id, range(partitions), leader, lease_ttl_ms)
+            await _bump_topics(tx)
         return topic
 
     async def _insert_partitions(
@@ -378,6 +409,16 @@ class Catalogue:
         )
         return _topic(row) if row else None
 
+    async def topics_version(self) -> int:
+        """The counter every topic change bumps (create, delete, partitions, configs)."""
+        row = await self.driver.fetchrow("SELECT value FROM counters WHERE name = 'topics_version'")
+        return int(row[0]) if row is not None else 0
+
+    async def list_all_topics(self) -> list[Topic]:
+        """Every organization's topics, in one query (an agent's topic cache reload)."""
+        rows = await self.driver.fetch(f"SELECT {_TOPIC_COLS} FROM topics")
+        return [_topic(r) for r in rows]
+
     async def list_topics(self, org_id: OrgId = DEFAULT_ORG) -> list[Topic]:
         rows = await self.driver.fetch(
             f"SELECT {_TOPIC_COLS} FROM topics WHERE org_id = $1 ORDER BY name", org_id
@@ -399,6 +440,7 @@ class Catalogue:
             await tx.execute(
                 "DELETE FROM consumer_offsets WHERE org_id = $1 AND topic = $2", org_id, name
             )
+            await _bump_topics(tx)
         return topic
 
     async def set_partition_count(
@@ -429,6 +471,7 @@ class Catalogue:
             await tx.execute(
                 "UPDATE topics SET partition_count = $2 WHERE id = $1", topic.id, count
             )
+            await _bump_topics(tx)
         return Topic(
             id=topic.id,
             org_id=topic.org_id,
@@ -450,6 +493,7 @@ class Catalogue:
             await tx.execute(
                 "UPDATE topics SET config = $2 WHERE id = $1", row[0], json.dumps(config)
             )
+            await _bump_topics(tx)
         topic = _topic(row)
         return Topic(
             id=topic.id,
@@ -627,16 +671,11 @@ class Catalogue:
         assert len(agents) <= 1, "one flush is one agent's"
         epochs = {k: v for c in commits for k, v in c.epochs.items()}
         async with self.driver.transaction() as tx:
-            lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
-            for (topic_id, partition), epoch in sorted(epochs.items()):  # one lock order
-                row = await tx.fetchrow(
-                    "SELECT leader_agent, leader_epoch FROM partitions"
-                    f" WHERE topic_id = $1 AND partition = $2{lock}",
-                    topic_id,
-                    partition,
-                )
-                if row is None or row[0] not in agents or int(row[1]) != epoch:
-                    fenced.add((topic_id, partition))
+            held = await _lock_partitions(tx, sorted(epochs))
+            for key, epoch in epochs.items():
+                row = held.get(key)
+                if row is None or row[0] not in agents or row[1] != epoch:
+                    fenced.add(key)
             for commit in commits:
                 await self._commit_object(tx, commit, fenced, now)
         return fenced

@@ -59,6 +59,9 @@ from .topic_config import TopicSettings
 from .wal import FsyncPolicy, WalEntry, WriteAheadLog
 
 log = structlog.get_logger("streamhouse.log")
+# How often an agent checks the catalogue's topics version (one cheap query), so that a topic
+# created, deleted or changed through another agent is seen here within it.
+TOPICS_POLL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +127,16 @@ class LogManager:
         # (by topic id: names are per organization)
         self.forward: Callable[[TopicId, int, bytes], Awaitable[None]] | None = None
         self._gets: dict[tuple[str, int], asyncio.Task[bytes]] = {}
+        # The catalogue's topics version as last seen: when it moves, the topic cache is
+        # reloaded in bulk (a change made through another agent shows here within a poll).
+        self._topics_version: int | None = None
+        self._topic_reads: dict[TopicId, asyncio.Task[Topic | None]] = {}
+        # Every partition's state as the catalogue had it, with when (monotonic): the lease
+        # keeper's read each tick, or a bulk read by whoever needed it fresher.
+        self.partition_states: tuple[float, list[PartitionState]] | None = None
+        self._states_read: asyncio.Task[list[PartitionState]] | None = None
+        self._states_index: tuple[list[PartitionState],
+                                  dict[TopicId, dict[int, PartitionState]]] | None = None
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -136,6 +149,7 @@ class LogManager:
             await self._replay(replay)
         self._tasks.append(asyncio.create_task(LeaseKeeper(self).run(), name="leases"))
         self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
+        self._tasks.append(asyncio.create_task(self._watch_topics(), name="topics-watch"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -192,6 +206,79 @@ class LogManager:
                 self._topics.pop(key, None)
         return topic
 
+    async def _watch_topics(self, every: float = TOPICS_POLL_S) -> None:
+        while True:
+            try:
+                await self.sync_topics()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the catalogue down: the cache as it is
+                log.debug("topics_watch_failed", error=str(exc))
+            await asyncio.sleep(every)
+
+    async def sync_topics(self) -> bool:
+        """Reload every topic in one query if the catalogue's topics version moved; whether
+        it did. Topics deleted elsewhere leave the cache (and their open views)."""
+        version = await self.catalogue.topics_version()
+        if version == self._topics_version:
+            return False
+        before = dict(self._topics)
+        topics = await self.catalogue.list_all_topics()
+        fresh = {(t.org_id, t.name): t for t in topics}
+        ids = {t.id for t in topics}
+        for key, cached in list(self._topics.items()):
+            if key in fresh:
+                continue
+            if before.get(key) is not cached:
+                fresh[key] = cached  # cached during the read (a create here): not stale
+            elif cached.id not in ids:
+                self.forget_topic(cached)  # deleted through another agent
+        self._topics = fresh
+        for topic in topics:
+            self._apply_settings(topic)
+        self._topics_version = version
+        return True
+
+    async def topic_by_id(self, topic_id: TopicId) -> Topic | None:
+        """The topic as the catalogue has it now (one read at a time per topic)."""
+        task = self._topic_reads.get(topic_id)
+        if task is None:
+            task = asyncio.create_task(self.catalogue.get_topic_by_id(topic_id))
+            self._topic_reads[topic_id] = task
+            task.add_done_callback(lambda _t: self._topic_reads.pop(topic_id, None))
+        topic = await asyncio.shield(task)
+        if topic is not None:
+            self.update_topic(topic)
+        return topic
+
+    async def all_partition_states(self, max_age_s: float = 1.0) -> list[PartitionState]:
+        """Every partition's state, at most `max_age_s` old: the lease keeper's last read,
+        else one bulk read (shared by the requests that ask meanwhile)."""
+        snap = self.partition_states
+        if snap is not None and time.monotonic() - snap[0] <= max_age_s:
+            return snap[1]
+        if self._states_read is None or self._states_read.done():
+            self._states_read = asyncio.create_task(self._read_states())
+        return await asyncio.shield(self._states_read)
+
+    async def states_of(self, topic_id: TopicId, max_age_s: float = 1.0
+                        ) -> dict[int, PartitionState]:
+        """One topic's partition states from `all_partition_states` (indexed once per read)."""
+        states = await self.all_partition_states(max_age_s)
+        index = self._states_index
+        if index is None or index[0] is not states:
+            by_topic: dict[TopicId, dict[int, PartitionState]] = {}
+            for st in states:
+                by_topic.setdefault(st.topic_id, {})[st.partition] = st
+            index = self._states_index = (states, by_topic)
+        return index[1].get(topic_id, {})
+
+    async def _read_states(self) -> list[PartitionState]:
+        at = time.monotonic()
+        states = await self.catalogue.list_all_partitions()
+        self.partition_states = (at, states)
+        return states
+
     def forget_topic(self, topic: Topic) -> None:
         self._topics.pop((topic.org_id, topic.name), None)
         for key in [k for k in self._logs if k[0] == topic.id]:
@@ -201,6 +288,9 @@ class LogManager:
 
     def update_topic(self, topic: Topic) -> None:
         self._topics[(topic.org_id, topic.name)] = topic
+        self._apply_settings(topic)
+
+    def _apply_settings(self, topic: Topic) -> None:
         settings = TopicSettings.of(topic.config)
         for (tid, _p), plog in self._logs.items():
             if tid == topic.id:
@@ -218,6 +308,12 @@ class LogManager:
         plog = self._logs.get(key)
         if plog is not None:
             return plog
+        if partition >= topic.partition_count:
+            # Maybe added through another agent since this one cached the topic: ask the
+            # catalogue before answering that it does not exist.
+            fresh = await self.topic_by_id(topic.id)
+            if fresh is not None:
+                topic = fresh
         if not 0 <= partition < topic.partition_count:
             raise UnknownPartition(f"{topic.name} has no partition {partition}")
         task = self._opening.get(key)

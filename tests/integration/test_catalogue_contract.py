@@ -190,3 +190,54 @@ async def test_group_offsets_and_lag(catalogue):
     assert await catalogue.offsets.fetch("g1") == []
     await catalogue.delete_topic("lagged")
     assert await group_lag(catalogue, "g1") == []
+
+
+class _CountingSession:
+    def __init__(self, tx, counter):
+        self._tx = tx
+        self._counter = counter
+        self.dialect = tx.dialect
+
+    def __getattr__(self, name):
+        target = getattr(self._tx, name)
+        if name not in ("execute", "executemany", "fetch", "fetchrow"):
+            return target
+
+        async def counted(*args, **kwargs):
+            self._counter.append(name)
+            return await target(*args, **kwargs)
+
+        return counted
+
+
+async def _flush_statements(catalogue, monkeypatch, partitions: int, name: str) -> int:
+    import contextlib
+
+    t = await catalogue.create_topic(name, partitions, leader=A, lease_ttl_ms=60_000)
+    epochs = {(t.id, p): 1 for p in range(partitions)}
+    commit = FlushCommit(agent_id=A, object_key=f"o-{name}", org_id=OrgId("default"),
+                         object_size=100 * partitions,
+                         chunks=[chunk(t, p, 0, 0, key=f"o-{name}", start=100 * p)
+                                 for p in range(partitions)],
+                         epochs=epochs)
+    statements: list[str] = []
+    original = catalogue.driver.transaction
+
+    @contextlib.asynccontextmanager
+    async def counting():
+        async with original() as tx:
+            yield _CountingSession(tx, statements)
+
+    with monkeypatch.context() as m:
+        m.setattr(catalogue.driver, "transaction", counting)
+        assert await catalogue.commit_flushes([commit]) == set()
+    assert [p.high_watermark for p in await catalogue.list_partitions(t.id)] == [1] * partitions
+    return len(statements)
+
+
+async def test_a_flush_commit_is_a_constant_number_of_statements(catalogue, monkeypatch):
+    """Fencing check, object, chunks, high watermarks: the same statements for 5 partitions
+    or 500 (bulk reads and batched inserts, not three statements per partition)."""
+    few = await _flush_statements(catalogue, monkeypatch, 5, "few")
+    many = await _flush_statements(catalogue, monkeypatch, 500, "many")
+    assert few == many <= 5, (few, many)

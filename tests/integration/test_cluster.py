@@ -349,3 +349,53 @@ def test_produce_to_a_follower_is_refused_and_any_agent_serves_fetches(cluster):
         row = wait_for(leader_row, timeout=10)
         detail = api.get(f"/api/v1/agents/{row['id']}").json()
         assert ("follow", 0) in {(x["topic"], x["partition"]) for x in detail["leases"]}
+
+
+def test_topic_changes_through_one_agent_are_answered_by_every_agent(cluster):
+    """Create, add partitions, change a config, delete through a1; a2 and a3 answer each
+    within a second (their caches follow the catalogue's topics version), and a request
+    naming a partition they have not heard of yet is looked up, not refused."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions
+
+    a1, a2, a3 = (AdminClient({"bootstrap.servers": a.bootstrap}) for a in cluster)
+    others = (a2, a3)
+    # Warm every agent's cache with the topic's first shape.
+    a1.create_topics([NewTopic("shared-view", 1)])["shared-view"].result(15)
+    for admin in others:
+        wait_for(lambda admin=admin: "shared-view" in admin.list_topics(timeout=5).topics, 5)
+    a1.create_partitions([NewPartitions("shared-view", 4)])["shared-view"].result(15)
+    for admin in others:
+        wait_for(lambda admin=admin: len(admin.list_topics("shared-view", timeout=5)
+                                         .topics["shared-view"].partitions) == 4, 2)
+    # A producer through the other agents writes the new partitions (each agent leads some:
+    # a produce to a partition led elsewhere is answered NOT_LEADER and retried there).
+    p = Producer({"bootstrap.servers": cluster[1].bootstrap, "acks": "all"})
+    delivered = []
+    for partition in range(4):
+        p.produce("shared-view", value=b"v%d" % partition, partition=partition,
+                  on_delivery=lambda err, m: delivered.append((err, m.partition())))
+    p.flush(20)
+    assert sorted(d[1] for d in delivered if d[0] is None) == [0, 1, 2, 3], delivered
+    for b in (c.bootstrap for c in cluster):
+        c = Consumer({"bootstrap.servers": b, "group.id": f"view-{b}"})
+        for partition in range(4):
+            low, high = c.get_watermark_offsets(TopicPartition("shared-view", partition),
+                                                timeout=10)
+            assert (low, high) == (0, 1), (b, partition, low, high)
+        c.close()
+    # A config change shows everywhere.
+    change = ConfigResource("topic", "shared-view", incremental_configs=[
+        ConfigEntry("retention.ms", "12345", incremental_operation=AlterConfigOpType.SET)])
+    [f] = a1.incremental_alter_configs([change]).values()
+    f.result(15)
+
+    def retention(admin):
+        [f] = admin.describe_configs([ConfigResource("topic", "shared-view")]).values()
+        return f.result(10)["retention.ms"].value
+
+    for admin in others:
+        wait_for(lambda admin=admin: retention(admin) == "12345", 2)
+    # A deletion too.
+    a1.delete_topics(["shared-view"])["shared-view"].result(15)
+    for admin in others:
+        wait_for(lambda admin=admin: "shared-view" not in admin.list_topics(timeout=5).topics, 2)

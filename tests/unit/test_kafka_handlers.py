@@ -474,7 +474,10 @@ async def test_metadata_the_catalogue_cannot_answer_closes_the_connection(
     async def down(*args: Any, **kwargs: Any) -> Any:
         raise CatalogueUnavailable("down")
 
-    monkeypatch.setattr(kafka.broker.catalogue, "list_partitions", down)
+    monkeypatch.setattr(kafka.broker.catalogue, "list_all_partitions", down)
+    # Within a second of the last read Metadata answers from memory, outage or not.
+    assert (await one(kafka.listener, metadata("ledger"))).topics[0].error_code == 0
+    kafka.broker.logs.partition_states = None  # the snapshot is older than a second
     writer = await serve(kafka.listener, metadata("ledger").frame + api_versions(3).frame)
     assert bytes(writer.data) == b"" and writer.closed
 
@@ -677,3 +680,76 @@ async def test_pipelined_produces_stay_in_order_while_quota_limits_are_reloaded(
     answers = await exchange(kafka.listener, *sent)
     assert [int(a.body.responses[0].partition_responses[0].base_offset) for a in answers] == [
         1, 2, 3, 4, 5]
+
+
+# -- 8. Costs that must not grow with the number of topics --------------------------------
+
+
+class QueryCounter:
+    """Counts the statements the catalogue's driver runs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, driver: Any) -> None:
+        self.count = 0
+        for name in ("fetch", "fetchrow", "execute"):  # outside transactions
+            original = getattr(driver, name)
+
+            async def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                self.count += 1
+
+                return await _original(*args, **kwargs)
+
+            monkeypatch.setattr(driver, name, counted)
+
+
+async def _metadata_queries(kafka: Kafka, monkeypatch: pytest.MonkeyPatch, names: list[str],
+                            *, all_topics: bool) -> int:
+    ctx = RequestContext.anonymous("internal")
+    for name in names:
+        if await kafka.broker.topics.get(ctx, name) is None:
+            await kafka.broker.topics.create(ctx, name, 2)
+    await one(kafka.listener, metadata(*names))  # opens what a first request opens
+    for task in kafka.broker.logs._tasks:  # the lease keeper's and watcher's own queries
+        task.cancel()
+    await asyncio.gather(*kafka.broker.logs._tasks, return_exceptions=True)
+    kafka.broker.logs.partition_states = None  # as if the lease keeper's read were old
+    kafka.broker.cluster._live = None
+    with monkeypatch.context() as m:
+        counter = QueryCounter(m, kafka.broker.catalogue.driver)
+        sent = request(METADATA, 12, {"topics": None, "allow_auto_topic_creation": False,
+                                      "include_topic_authorized_operations": False}) \
+            if all_topics else metadata(*names)
+        answer = await one(kafka.listener, sent)
+    assert {t.name for t in answer.topics} >= set(names)
+    assert all(t.error_code == 0 and len(t.partitions) == 2 for t in answer.topics)
+    return counter.count
+
+
+@pytest.mark.parametrize("all_topics", [True, False])
+async def test_metadata_costs_the_same_number_of_queries_for_5_or_60_topics(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch, all_topics: bool
+) -> None:
+    few = await _metadata_queries(kafka, monkeypatch, [f"t{i}" for i in range(5)],
+                                  all_topics=all_topics)
+    many = await _metadata_queries(kafka, monkeypatch, [f"t{i}" for i in range(60)],
+                                   all_topics=all_topics)
+    assert many == few <= 4, (few, many)
+
+
+async def test_a_partition_added_through_another_agent_is_looked_up_before_unknown(
+    kafka: Kafka,
+) -> None:
+    """The topic cache says 1 partition; the catalogue (another agent's CreatePartitions)
+    says 3: a produce to partition 2 looks the topic up instead of answering UNKNOWN."""
+    ctx = RequestContext.anonymous("internal")
+    await kafka.broker.topics.create(ctx, "grown", 1)
+    await kafka.broker.catalogue.set_partition_count("grown", 3, leader=kafka.broker.agent.id,
+                                                     lease_ttl_ms=60_000)
+    cached = await kafka.broker.topics.get(ctx, "grown")
+    assert cached is not None and cached.partition_count == 1  # stale, as on another agent
+    answer = await one(kafka.listener, produce("grown", build_batch([(b"k", b"v", [], T0)]),
+                                                partition=2))
+    assert answer.responses[0].partition_responses[0].error_code == 0
+    # And the watcher reloads the cache from the catalogue's topics version.
+    assert await kafka.broker.logs.sync_topics()
+    fresh = await kafka.broker.topics.get(ctx, "grown")
+    assert fresh is not None and fresh.partition_count == 3
