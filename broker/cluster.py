@@ -88,32 +88,43 @@ class Cluster:
     async def leaders(
         self, ctx: RequestContext, topic: Topic, live: list[Agent]
     ) -> list[PartitionLeader]:
+        return (await self.leaders_of(ctx, [topic], live))[topic.id]
+
+    async def leaders_of(
+        self, ctx: RequestContext, topics: list[Topic], live: list[Agent]
+    ) -> dict[str, list[PartitionLeader]]:
         """Each partition's leader is its lease holder, if that agent is alive and the lease
         valid. A partition nobody holds is taken on the spot by a lone agent; with several,
-        the lease keepers share free partitions out within a tick."""
+        the lease keepers share free partitions out within a tick. From one bulk read of
+        every partition's state, at most a second old (the lease keeper's), never a query
+        per topic: Metadata for 10,000 topics stays one read."""
         ids = {a.id: a.broker_id for a in live}
         now = now_ms()
-        try:
-            # Every partition's state from one bulk read at most a second old (the lease
-            # keeper's), never a query per topic: Metadata for 10,000 topics stays one read.
-            states = await self._b.logs.states_of(topic.id)
-            if len(states) < topic.partition_count:  # partitions newer than the read
-                states = await self._b.logs.states_of(topic.id, max_age_s=0)
-        except Exception as exc:
-            raise errors.translate(exc) from exc
-        out = []
-        for p in range(topic.partition_count):
-            state = states.get(p)
-            leader, epoch = -1, state.leader_epoch if state else -1
-            if state is not None and state.leader_agent in ids and state.lease_expires_at > now:
-                # Named from the catalogue only: a partition this agent leads opens on first
-                # use (after a restart, thousands are led before any is opened).
-                leader = ids[state.leader_agent]
-            elif len(live) == 1:
-                plog = await self._b.logs.take(topic.id, p)
-                if plog is not None:
-                    leader, epoch = self._b.node_id, plog.leader_epoch
-            out.append(PartitionLeader(partition=p, leader_id=leader, leader_epoch=epoch))
+        logs = self._b.logs
+        solo = len(live) == 1
+        out: dict[str, list[PartitionLeader]] = {}
+        for topic in topics:
+            try:
+                states = await logs.states_of(topic.id)
+                if len(states) < topic.partition_count:  # partitions newer than the read
+                    states = await logs.states_of(topic.id, max_age_s=0)
+            except Exception as exc:
+                raise errors.translate(exc) from exc
+            leaders = []
+            for p in range(topic.partition_count):
+                state = states.get(p)
+                leader, epoch = -1, state.leader_epoch if state else -1
+                if state is not None and state.lease_expires_at > now and (
+                        state.leader_agent in ids):
+                    # Named from the catalogue only: a partition this agent leads opens on
+                    # first use (after a restart, thousands are led before any is opened).
+                    leader = ids[state.leader_agent]
+                elif solo:
+                    plog = await logs.take(topic.id, p)
+                    if plog is not None:
+                        leader, epoch = self._b.node_id, plog.leader_epoch
+                leaders.append(PartitionLeader(partition=p, leader_id=leader, leader_epoch=epoch))
+            out[topic.id] = leaders
         return out
 
     def leader_for_new(self) -> AgentId | None:

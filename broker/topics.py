@@ -114,10 +114,14 @@ class Topics:
         return topic
 
     async def list_topics(self, ctx: RequestContext) -> list[Topic]:
-        """The organization's topics the caller may describe."""
-        topics = await self._b.catalogue.list_topics(ctx.org_id)
-        for topic in topics:
-            self._b.logs.update_topic(topic)
+        """The organization's topics the caller may describe: from the agent's topic cache
+        (which follows the catalogue's topics version), or the catalogue before its first
+        reload."""
+        topics = self._b.logs.topics_of(ctx.org_id)
+        if topics is None:
+            topics = await self._b.catalogue.list_topics(ctx.org_id)
+            for topic in topics:
+                self._b.logs.update_topic(topic)
         auth = self._b.auth
         return [t for t in topics if auth.permits(ctx, Op.DESCRIBE, ResourceType.TOPIC, t.name)]
 

@@ -59,7 +59,15 @@ class Topic:
 
     @property
     def uuid(self) -> uuid.UUID:
-        return uuid.UUID(hex=self.id)
+        found = _UUIDS.get(self.id)
+        if found is None:
+            if len(_UUIDS) > 200_000:
+                _UUIDS.clear()
+            found = _UUIDS[self.id] = uuid.UUID(hex=self.id)
+        return found
+
+
+_UUIDS: dict[str, uuid.UUID] = {}  # topic id -> its UUID (Metadata names every topic's)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

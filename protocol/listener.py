@@ -27,6 +27,7 @@ from .build import build
 from .codec import Request, UnsupportedApi, encode_response, response_class
 from .connection import Connection
 from .error_response import error_response
+from .metadata_wire import encode_metadata
 from .sasl import FailedLogins, raw_token
 
 log = structlog.get_logger("streamhouse.kafka")
@@ -89,6 +90,7 @@ class KafkaListener:
         module = self._handlers[request.api_key]
         name = module.__name__.rsplit(".", 1)[-1]
         started = time.perf_counter()
+        raw: bytes | None = None
         try:
             body = await module.handle(self, request, conn)
             if isinstance(body, dict) and "throttle_time" in body:
@@ -103,15 +105,23 @@ class KafkaListener:
                 if fresh:
                     conn.mute_for(fresh)
             if isinstance(body, dict):
-                if name not in _COUNTS_ITS_OWN_ERRORS:
+                if request.api_key == METADATA:
+                    _count_metadata_errors(body)
+                elif name not in _COUNTS_ITS_OWN_ERRORS:
                     _count_errors(_api_name(request.api_key), body)
-                # Checked field names: a misspelled one fails here, not silently on the wire.
-                body = build(response_class(request.api_key, request.api_version), body)
+                if request.api_key == METADATA:
+                    # Written straight to bytes: it grows with the topics (metadata_wire.py).
+                    raw = encode_metadata(request.api_version, request.correlation_id, body)
+                else:
+                    # Checked field names: a misspelled one fails here, not on the wire.
+                    body = build(response_class(request.api_key, request.api_version), body)
         except Exception as exc:
             body = self._failed(request, conn, exc)
         metrics.REQUESTS.labels(name).inc()
         org_metrics.request(conn.org_id)
         metrics.REQUEST_LATENCY.labels(name).observe(time.perf_counter() - started)
+        if raw is not None:
+            return raw
         if body is None:
             return None
         return encode_response(request.api_key, request.api_version, request.correlation_id, body)
@@ -229,6 +239,8 @@ def _ms(value: Any) -> int:
 
 
 # The hot paths count their error codes where they set them, without a walk of the answer.
+METADATA = 3  # its answer is written by metadata_wire, not built as kio objects
+
 _COUNTS_ITS_OWN_ERRORS = frozenset({"produce", "fetch"})
 
 
@@ -236,6 +248,18 @@ _COUNTS_ITS_OWN_ERRORS = frozenset({"produce", "fetch"})
 def _api_name(api_key: int) -> str:
     """`describe_groups` for DescribeGroups: the label of the error metric."""
     return str(api_key_map.get(api_key, f"api_{api_key}"))
+
+
+def _count_metadata_errors(body: dict[str, Any]) -> None:
+    """_count_errors for Metadata, without walking every partition of every topic."""
+    for t in body.get("topics", ()):
+        code = t.get("error_code")
+        if code:
+            metrics.REQUEST_ERRORS.labels("metadata", ErrorCode(code).name).inc()
+        for p in t.get("partitions", ()):
+            code = p.get("error_code")
+            if code:
+                metrics.REQUEST_ERRORS.labels("metadata", ErrorCode(code).name).inc()
 
 
 def _count_errors(api: str, body: Any) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from kio.schema.errors import ErrorCode
 
 from broker import errors
+from broker.cluster import PartitionLeader
 from broker.context import RequestContext
 from broker.topics import invalid_name
 from broker.types import Agent, Topic
@@ -25,10 +26,12 @@ UNKNOWN_OPERATIONS = -2147483648
 
 async def topic_entry(
     kafka: KafkaListener, ctx: RequestContext, topic: Topic, live: list[Agent],
-    with_operations: bool = False,
+    with_operations: bool = False, leaders: list[PartitionLeader] | None = None,
 ) -> dict[str, Any]:
     partitions = []
-    for p in await kafka.broker.cluster.leaders(ctx, topic, live):
+    if leaders is None:
+        leaders = await kafka.broker.cluster.leaders(ctx, topic, live)
+    for p in leaders:
         replicas = [p.leader_id] if p.leader_id >= 0 else []
         partitions.append({
             "error_code": 0 if p.leader_id >= 0 else ErrorCode.leader_not_available,
@@ -63,8 +66,10 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
     ops = bool(getattr(body, "include_topic_authorized_operations", False))
     topics: list[dict[str, Any]] = []
     if requested is None:
-        for topic in await b.topics.list_topics(ctx):
-            topics.append(await topic_entry(kafka, ctx, topic, live, ops))
+        listed = await b.topics.list_topics(ctx)
+        leaders = await b.cluster.leaders_of(ctx, listed, live)
+        for topic in listed:
+            topics.append(await topic_entry(kafka, ctx, topic, live, ops, leaders[topic.id]))
     else:
         for wanted in requested:
             name = wanted.name

@@ -233,11 +233,21 @@ class LogManager:
                 fresh[key] = cached  # cached during the read (a create here): not stale
             elif cached.id not in ids:
                 self.forget_topic(cached)  # deleted through another agent
+        changed = [t for t in topics if (old := before.get((t.org_id, t.name))) is None
+                   or old.config != t.config or old.id != t.id]
         self._topics = fresh
-        for topic in topics:
+        for topic in changed:
             self._apply_settings(topic)
         self._topics_version = version
         return True
+
+    def topics_of(self, org_id: OrgId) -> list[Topic] | None:
+        """An organization's topics from memory, by name; None until the first reload (the
+        cache then holds every topic, and follows the catalogue within a poll)."""
+        if self._topics_version is None:
+            return None
+        return sorted((t for (org, _n), t in self._topics.items() if org == org_id),
+                      key=lambda t: t.name)
 
     async def topic_by_id(self, topic_id: TopicId) -> Topic | None:
         """The topic as the catalogue has it now (one read at a time per topic)."""
@@ -287,13 +297,20 @@ class LogManager:
                 metrics.LEASE_EPOCH.remove(topic.org_id, topic.name, str(key[1]))
 
     def update_topic(self, topic: Topic) -> None:
-        self._topics[(topic.org_id, topic.name)] = topic
-        self._apply_settings(topic)
+        key = (topic.org_id, topic.name)
+        before = self._topics.get(key)
+        self._topics[key] = topic
+        if before is None or before.config != topic.config or before.id != topic.id:
+            self._apply_settings(topic)
 
     def _apply_settings(self, topic: Topic) -> None:
-        settings = TopicSettings.of(topic.config)
-        for (tid, _p), plog in self._logs.items():
-            if tid == topic.id:
+        """The topic's configs to its open partition views (a lookup per partition, never a
+        scan of every open view: this runs for each topic a listing returns)."""
+        settings = None
+        for p in range(topic.partition_count):
+            plog = self._logs.get((topic.id, p))
+            if plog is not None:
+                settings = settings or TopicSettings.of(topic.config)
                 plog.settings = settings
 
     # -- partitions --------------------------------------------------------------------
