@@ -7,6 +7,7 @@ Nothing here touches object storage or the Kafka wire.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -156,6 +157,17 @@ _CHUNK_COLS = (
 _LOCK_BATCH = 4000  # keys per statement (two parameters each; PostgreSQL allows 65,535)
 
 
+@functools.lru_cache(maxsize=64)
+def _lock_sql(n: int, postgres: bool) -> str:
+    # PostgreSQL: the VALUES list's second column typed for the row comparison, and the rows
+    # locked in one order (see _in_lock_order).
+    cast = "::integer" if postgres else ""
+    values = ", ".join(f"(${2 * i + 1}, ${2 * i + 2}{cast})" for i in range(n))
+    order = ' ORDER BY topic_id COLLATE "C", partition FOR UPDATE' if postgres else ""
+    return ("SELECT topic_id, partition, leader_agent, leader_epoch FROM partitions"
+            f" WHERE (topic_id, partition) IN (VALUES {values}){order}")
+
+
 async def _lock_partitions(
     tx: Session, keys: list[tuple[TopicId, int]]
 ) -> dict[tuple[TopicId, int], tuple[str | None, int]]:
@@ -165,15 +177,7 @@ async def _lock_partitions(
     postgres = tx.dialect == "postgresql"
     for start in range(0, len(keys), _LOCK_BATCH):
         batch = keys[start:start + _LOCK_BATCH]
-        values = ", ".join(f"(${2 * i + 1}, ${2 * i + 2})" for i in range(len(batch)))
-        cast = "::integer" if postgres else ""
-        if postgres:  # the VALUES list's second column must be typed for the row comparison
-            values = ", ".join(f"(${2 * i + 1}, ${2 * i + 2}{cast})" for i in range(len(batch)))
-        order = ' ORDER BY topic_id COLLATE "C", partition FOR UPDATE' if postgres else ""
-        rows = await tx.fetch(
-            "SELECT topic_id, partition, leader_agent, leader_epoch FROM partitions"
-            f" WHERE (topic_id, partition) IN (VALUES {values}){order}",
-            *[v for key in batch for v in key])
+        rows = await tx.fetch(_lock_sql(len(batch), postgres), *[v for key in batch for v in key])
         for r in rows:
             out[(TopicId(str(r[0])), int(r[1]))] = (r[2], int(r[3]))
     return out

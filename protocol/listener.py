@@ -27,7 +27,7 @@ from .build import build
 from .codec import Request, UnsupportedApi, encode_response, response_class
 from .connection import Connection
 from .error_response import error_response
-from .metadata_wire import encode_metadata
+from .metadata_wire import encode_metadata, encode_produce
 from .sasl import FailedLogins, raw_token
 
 log = structlog.get_logger("streamhouse.kafka")
@@ -112,6 +112,8 @@ class KafkaListener:
                 if request.api_key == METADATA:
                     # Written straight to bytes: it grows with the topics (metadata_wire.py).
                     raw = encode_metadata(request.api_version, request.correlation_id, body)
+                elif request.api_key == PRODUCE:  # and this with the partitions
+                    raw = encode_produce(request.api_version, request.correlation_id, body)
                 else:
                     # Checked field names: a misspelled one fails here, not on the wire.
                     body = build(response_class(request.api_key, request.api_version), body)
@@ -239,7 +241,7 @@ def _ms(value: Any) -> int:
 
 
 # The hot paths count their error codes where they set them, without a walk of the answer.
-METADATA = 3  # its answer is written by metadata_wire, not built as kio objects
+PRODUCE, METADATA = 0, 3  # their answers are written by metadata_wire, not built by kio
 
 _COUNTS_ITS_OWN_ERRORS = frozenset({"produce", "fetch"})
 

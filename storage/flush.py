@@ -100,6 +100,8 @@ class FlushBuffer:
         self._task: asyncio.Task[None] | None = None
         self._last_start = 0.0
         self.flushes = 0
+        # Read when scraped, not set at every append (a gauge's set takes a lock).
+        metrics.BUFFER_BYTES.set_function(lambda: self.buffered_bytes)
 
     @property
     def buffered_bytes(self) -> int:
@@ -110,7 +112,6 @@ class FlushBuffer:
         self._pending_bytes += len(batch.data)
         org = batch.log.org_id
         self._org_bytes[org] = self._org_bytes.get(org, 0) + len(batch.data)
-        metrics.BUFFER_BYTES.set(self.buffered_bytes)
         self._has_data.set()
 
     def purge(self, plog: PartitionLog) -> list[PendingBatch]:
@@ -123,7 +124,6 @@ class FlushBuffer:
             self._pending = [b for b in self._pending if b.log is not plog]
             self._pending_bytes -= sum(len(b.data) for b in mine)
             self._release_org_bytes(mine)
-            metrics.BUFFER_BYTES.set(self.buffered_bytes)
         return mine
 
     def check_capacity(self, incoming: int, org_id: str | None = None) -> None:
@@ -254,7 +254,6 @@ class FlushBuffer:
         finally:
             self._in_flight_bytes -= size
             self._release_org_bytes(job.batches)
-            metrics.BUFFER_BYTES.set(self.buffered_bytes)
             self._slots.release()
 
     async def _upload(

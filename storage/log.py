@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -657,8 +658,9 @@ class LogManager:
         else:
             durable = loop.create_future()
             _chain_all(durable, futures)
-        metrics.PRODUCE_RECORDS.labels(plog.org_id, plog.topic_name).inc(sum(h.records_count for h in headers))
-        metrics.PRODUCE_BYTES.labels(plog.org_id, plog.topic_name).inc(len(record_set))
+        counters = plog.counters or _counters(plog)
+        counters[0].inc(sum(h.records_count for h in headers))
+        counters[1].inc(len(record_set))
         return AppendResult(
             base_offset=base,
             log_append_time=append_time,
@@ -742,8 +744,9 @@ class LogManager:
         if i is not None:
             self._read_ahead(plog, i)
         records = b"".join(parts)
-        metrics.FETCH_BYTES.labels(plog.org_id, plog.topic_name).inc(len(records))
-        metrics.FETCH_RECORDS.labels(plog.org_id, plog.topic_name).inc(count)
+        counters = plog.counters or _counters(plog)
+        counters[2].inc(len(records))
+        counters[3].inc(count)
         return ReadResult(
             records=records, high_watermark=hw, log_start_offset=plog.log_start_offset
         )
@@ -963,6 +966,13 @@ class LogManager:
 
 
 READ_AHEAD_CHUNKS = 2
+
+
+def _counters(plog: PartitionLog) -> tuple[Any, Any, Any, Any]:
+    labels = (plog.org_id, plog.topic_name)
+    plog.counters = (metrics.PRODUCE_RECORDS.labels(*labels), metrics.PRODUCE_BYTES.labels(*labels),
+                     metrics.FETCH_BYTES.labels(*labels), metrics.FETCH_RECORDS.labels(*labels))
+    return plog.counters
 
 
 def _forget_failure(task: asyncio.Task[bytes]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 from dataclasses import dataclass
+from typing import Any
 
 from coordinator.catalogue import Chunk, TopicId
 
@@ -66,6 +67,9 @@ class PartitionLog:
         self._bases: list[int] = []
         self.producers = ProducerStateTable()
         self.size_bytes = 0
+        # Its children of the per-topic counters (records, bytes appended; records, bytes
+        # served), looked up once: `labels()` costs more than the rest of an append's metrics.
+        self.counters: tuple[Any, Any, Any, Any] | None = None
         self.last_append_at = 0
         self._hw_changed: asyncio.Future[None] | None = None
         self.refreshed_at = 0.0  # when a follower view last read the catalogue
