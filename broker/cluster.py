@@ -105,20 +105,19 @@ class Cluster:
         out: dict[str, list[PartitionLeader]] = {}
         for topic in topics:
             try:
-                states = await logs.states_of(topic.id)
-                if len(states) < topic.partition_count:  # partitions newer than the read
-                    states = await logs.states_of(topic.id, max_age_s=0)
+                leases = await logs.leases_of(topic.id)
+                if len(leases) < topic.partition_count:  # partitions newer than the read
+                    leases = await logs.leases_of(topic.id, max_age_s=0)
             except Exception as exc:
                 raise errors.translate(exc) from exc
             leaders = []
             for p in range(topic.partition_count):
-                state = states.get(p)
-                leader, epoch = -1, state.leader_epoch if state else -1
-                if state is not None and state.lease_expires_at > now and (
-                        state.leader_agent in ids):
+                lease = leases.get(p)
+                leader, epoch = -1, lease[1] if lease else -1
+                if lease is not None and lease[2] > now and lease[0] in ids:
                     # Named from the catalogue only: a partition this agent leads opens on
                     # first use (after a restart, thousands are led before any is opened).
-                    leader = ids[state.leader_agent]
+                    leader = ids[AgentId(lease[0])]
                 elif solo:
                     plog = await logs.take(topic.id, p)
                     if plog is not None:

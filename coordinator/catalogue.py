@@ -541,6 +541,15 @@ class Catalogue:
         )
         return row is not None
 
+    async def partition_leases(self) -> list[tuple[TopicId, int, str | None, int, int]]:
+        """(topic id, partition, leader agent, leader epoch, lease expiry) of every partition:
+        the few columns Metadata needs, as tuples (a dataclass per row cost more than the
+        query with 10,000 partitions)."""
+        rows = await self.driver.fetch(
+            "SELECT topic_id, partition, leader_agent, leader_epoch, lease_expires_at"
+            " FROM partitions")
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
     async def list_all_partitions(self) -> list[PartitionState]:
         rows = await self.driver.fetch(
             f"SELECT {_PARTITION_COLS} FROM partitions ORDER BY topic_id, partition"

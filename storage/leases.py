@@ -98,7 +98,7 @@ class LeaseKeeper:
             self._last_renewed_ok = renewing_at
         read_at = time.monotonic()
         parts = await cat.list_all_partitions()
-        self.logs.partition_states = (read_at, parts)  # Metadata answers from it meanwhile
+        self.logs.publish_leases(read_at, parts)  # Metadata answers from it meanwhile
         wall = int(time.time() * 1000)
         held = {(p.topic_id, p.partition): p for p in parts if p.leader_agent == me}
         for plog in list(self.logs.open_logs()):

@@ -63,6 +63,7 @@ log = structlog.get_logger("streamhouse.log")
 # How often an agent checks the catalogue's topics version (one cheap query), so that a topic
 # created, deleted or changed through another agent is seen here within it.
 TOPICS_POLL_S = 0.5
+Lease = tuple[str | None, int, int]  # a partition's leader agent, leader epoch, lease expiry (ms)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,12 +133,11 @@ class LogManager:
         # reloaded in bulk (a change made through another agent shows here within a poll).
         self._topics_version: int | None = None
         self._topic_reads: dict[TopicId, asyncio.Task[Topic | None]] = {}
-        # Every partition's state as the catalogue had it, with when (monotonic): the lease
-        # keeper's read each tick, or a bulk read by whoever needed it fresher.
-        self.partition_states: tuple[float, list[PartitionState]] | None = None
-        self._states_read: asyncio.Task[list[PartitionState]] | None = None
-        self._states_index: tuple[list[PartitionState],
-                                  dict[TopicId, dict[int, PartitionState]]] | None = None
+        # Every partition's (leader, epoch, lease expiry) by topic, with when (monotonic) it
+        # was read: the lease keeper's read each tick, or a bulk read by whoever needed it
+        # fresher (Metadata's leaders).
+        self.leases: tuple[float, dict[TopicId, dict[int, Lease]]] | None = None
+        self._leases_read: asyncio.Task[tuple[float, dict[TopicId, dict[int, Lease]]]] | None = None
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -262,33 +262,32 @@ class LogManager:
             self.update_topic(topic)
         return topic
 
-    async def all_partition_states(self, max_age_s: float = 1.0) -> list[PartitionState]:
-        """Every partition's state, at most `max_age_s` old: the lease keeper's last read,
-        else one bulk read (shared by the requests that ask meanwhile)."""
-        snap = self.partition_states
-        if snap is not None and time.monotonic() - snap[0] <= max_age_s:
-            return snap[1]
-        if self._states_read is None or self._states_read.done():
-            self._states_read = asyncio.create_task(self._read_states())
-        return await asyncio.shield(self._states_read)
+    def publish_leases(self, read_at: float, states: Iterable[PartitionState]) -> None:
+        """The lease keeper's read of every partition, indexed for `leases_of`."""
+        index: dict[TopicId, dict[int, Lease]] = {}
+        for st in states:
+            index.setdefault(st.topic_id, {})[st.partition] = (
+                st.leader_agent, st.leader_epoch, st.lease_expires_at)
+        self.leases = (read_at, index)
 
-    async def states_of(self, topic_id: TopicId, max_age_s: float = 1.0
-                        ) -> dict[int, PartitionState]:
-        """One topic's partition states from `all_partition_states` (indexed once per read)."""
-        states = await self.all_partition_states(max_age_s)
-        index = self._states_index
-        if index is None or index[0] is not states:
-            by_topic: dict[TopicId, dict[int, PartitionState]] = {}
-            for st in states:
-                by_topic.setdefault(st.topic_id, {})[st.partition] = st
-            index = self._states_index = (states, by_topic)
-        return index[1].get(topic_id, {})
+    async def leases_of(self, topic_id: TopicId, max_age_s: float = 1.0) -> dict[int, Lease]:
+        """A topic's partitions' (leader, epoch, lease expiry), at most `max_age_s` old: the
+        lease keeper's last read of every partition, else one bulk read (shared by the
+        requests that ask meanwhile) — never a query per topic."""
+        snap = self.leases
+        if snap is None or time.monotonic() - snap[0] > max_age_s:
+            if self._leases_read is None or self._leases_read.done():
+                self._leases_read = asyncio.create_task(self._read_leases())
+            snap = await asyncio.shield(self._leases_read)
+        return snap[1].get(topic_id, {})
 
-    async def _read_states(self) -> list[PartitionState]:
+    async def _read_leases(self) -> tuple[float, dict[TopicId, dict[int, Lease]]]:
         at = time.monotonic()
-        states = await self.catalogue.list_all_partitions()
-        self.partition_states = (at, states)
-        return states
+        index: dict[TopicId, dict[int, Lease]] = {}
+        for topic_id, partition, leader, epoch, expires in await self.catalogue.partition_leases():
+            index.setdefault(topic_id, {})[partition] = (leader, epoch, expires)
+        self.leases = (at, index)
+        return self.leases
 
     def forget_topic(self, topic: Topic) -> None:
         self._topics.pop((topic.org_id, topic.name), None)

@@ -474,10 +474,10 @@ async def test_metadata_the_catalogue_cannot_answer_closes_the_connection(
     async def down(*args: Any, **kwargs: Any) -> Any:
         raise CatalogueUnavailable("down")
 
-    monkeypatch.setattr(kafka.broker.catalogue, "list_all_partitions", down)
+    monkeypatch.setattr(kafka.broker.catalogue, "partition_leases", down)
     # Within a second of the last read Metadata answers from memory, outage or not.
     assert (await one(kafka.listener, metadata("ledger"))).topics[0].error_code == 0
-    kafka.broker.logs.partition_states = None  # the snapshot is older than a second
+    kafka.broker.logs.leases = None  # the snapshot is older than a second
     writer = await serve(kafka.listener, metadata("ledger").frame + api_versions(3).frame)
     assert bytes(writer.data) == b"" and writer.closed
 
@@ -711,7 +711,7 @@ async def _metadata_queries(kafka: Kafka, monkeypatch: pytest.MonkeyPatch, names
     for task in kafka.broker.logs._tasks:  # the lease keeper's and watcher's own queries
         task.cancel()
     await asyncio.gather(*kafka.broker.logs._tasks, return_exceptions=True)
-    kafka.broker.logs.partition_states = None  # as if the lease keeper's read were old
+    kafka.broker.logs.leases = None  # as if the lease keeper's read were old
     kafka.broker.cluster._live = None
     with monkeypatch.context() as m:
         counter = QueryCounter(m, kafka.broker.catalogue.driver)
