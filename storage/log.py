@@ -293,8 +293,11 @@ class LogManager:
         self._topics.pop((topic.org_id, topic.name), None)
         for key in [k for k in self._logs if k[0] == topic.id]:
             del self._logs[key]
+        # Nothing kept for a deleted topic, its metric series neither.
+        for counter in (metrics.PRODUCE_RECORDS, metrics.PRODUCE_BYTES, metrics.FETCH_BYTES,
+                        metrics.FETCH_RECORDS):
             with contextlib.suppress(KeyError):
-                metrics.LEASE_EPOCH.remove(topic.org_id, topic.name, str(key[1]))
+                counter.remove(topic.org_id, topic.name)
 
     def update_topic(self, topic: Topic) -> None:
         key = (topic.org_id, topic.name)
@@ -422,8 +425,6 @@ class LogManager:
         self._logs[plog.key] = plog
         if is_leader:
             metrics.LEADER_CHANGES.labels("lease_acquired").inc()
-            metrics.LEASE_EPOCH.labels(topic.org_id, topic.name, str(state.partition)).set(
-                plog.leader_epoch)
         return plog
 
     def _fenced(self, plog: PartitionLog) -> None:
@@ -484,8 +485,6 @@ class LogManager:
         plog.is_leader = False
         if self._logs.get(plog.key) is plog:
             del self._logs[plog.key]
-            with contextlib.suppress(KeyError):  # no epoch to report for a partition not led
-                metrics.LEASE_EPOCH.remove(plog.org_id, plog.topic_name, str(plog.partition))
         if was_leader:
             metrics.LEADER_CHANGES.labels(reason).inc()
             self._dropped.add(plog.key)

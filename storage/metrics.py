@@ -53,10 +53,6 @@ LEADER_CHANGES = Counter(
     "streamhouse_leader_changes_total", "Partition leadership gained or lost by this agent",
     ["reason"],
 )
-LEASE_EPOCH = Gauge(
-    "streamhouse_partition_leader_epoch", "Lease epoch of the partitions this agent leads",
-    ["org", "topic", "partition"],
-)
 CONSUMER_LAG = Gauge(
     "streamhouse_consumer_lag_records", "Records between a group's committed offset and the high watermark",
     ["org", "group", "topic", "partition"],
