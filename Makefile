@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/quotas.py
 	$(BIN)/python bench/tenants.py
 	$(BIN)/python bench/rls.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

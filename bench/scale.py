@@ -225,7 +225,10 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
         " 15 µs); a cache of the encoded answer per organization and listener, valid until"
         " the topics version or the lease index changes, would make repeated requests nearly"
         " free.",
-        "- **Produce at 1,000 partitions ≥ 1.0× Tansu: missed** (the table above). The cost"
+        "- **Produce at 1,000 partitions ≥ 1.0× Tansu: missed** (the table above; one"
+        " 5-second window per point is noisy on this shared machine: across four runs of"
+        " one session StreamHouse measured 0.23–0.58× at 100 partitions and 0.29–0.54× at"
+        " 1,000). The cost"
         " is per partition-batch and spread: validating and appending each batch, its"
         " future and pending entry, the flush's chunk row, index entry and producer state,"
         " and the answer's entry, about 100 µs of Python per partition in a request. Closing"
