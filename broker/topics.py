@@ -136,10 +136,17 @@ class Topics:
         return TopicDescription(topic=topic, partitions=await self.partitions(ctx, topic))
 
     async def describe_all(self, ctx: RequestContext) -> list[TopicDescription]:
-        return [
-            TopicDescription(topic=t, partitions=await self.partitions(ctx, t))
-            for t in await self.list_topics(ctx)
-        ]
+        """Every topic the caller may describe with its partitions: two reads whatever the
+        number of topics (the REST list, the console's topics page)."""
+        topics = await self.list_topics(ctx)
+        try:
+            states = await self._b.catalogue.list_org_partitions(ctx.org_id)
+        except Exception as exc:
+            raise errors.translate(exc) from exc
+        by_topic: dict[str, list[PartitionState]] = {}
+        for st in states:
+            by_topic.setdefault(st.topic_id, []).append(st)
+        return [TopicDescription(topic=t, partitions=by_topic.get(t.id, [])) for t in topics]
 
     def config_entries(self, topic: Topic, keys: Iterable[str] | None = None) -> list[ConfigEntry]:
         """Every config of a topic, its overrides and the defaults, by name."""

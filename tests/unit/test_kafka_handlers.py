@@ -735,6 +735,27 @@ async def test_metadata_costs_the_same_number_of_queries_for_5_or_60_topics(
     assert many == few <= 4, (few, many)
 
 
+async def test_the_topic_list_costs_the_same_number_of_queries_for_5_or_60_topics(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The REST topic list (and the console's): topics and partitions in bulk."""
+    ctx = RequestContext.anonymous("internal")
+    counts = []
+    for n in (5, 60):
+        for i in range(n):
+            if await kafka.broker.topics.get(ctx, f"l{i}") is None:
+                await kafka.broker.topics.create(ctx, f"l{i}", 3)
+        for task in kafka.broker.logs._tasks:
+            task.cancel()
+        await asyncio.gather(*kafka.broker.logs._tasks, return_exceptions=True)
+        with monkeypatch.context() as m:
+            counter = QueryCounter(m, kafka.broker.catalogue.driver)
+            listed = await kafka.broker.topics.describe_all(ctx)
+        assert len(listed) == n and all(len(d.partitions) == 3 for d in listed)
+        counts.append(counter.count)
+    assert counts[0] == counts[1] <= 2, counts
+
+
 async def test_a_partition_added_through_another_agent_is_looked_up_before_unknown(
     kafka: Kafka,
 ) -> None:
