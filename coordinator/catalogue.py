@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NewType
+from typing import Any, NamedTuple, NewType
 
 from .acls import AclStore
 from .offsets import OffsetStore
@@ -69,6 +69,17 @@ class Topic:
 
 
 _UUIDS: dict[str, uuid.UUID] = {}  # topic id -> its UUID (Metadata names every topic's)
+
+
+class LeaseRow(NamedTuple):
+    """A partition's lease as the catalogue has it (the fields of PartitionState that the
+    lease keeper and Metadata read)."""
+
+    topic_id: TopicId
+    partition: int
+    leader_agent: AgentId | None
+    leader_epoch: int
+    lease_expires_at: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -541,14 +552,15 @@ class Catalogue:
         )
         return row is not None
 
-    async def partition_leases(self) -> list[tuple[TopicId, int, str | None, int, int]]:
-        """(topic id, partition, leader agent, leader epoch, lease expiry) of every partition:
-        the few columns Metadata needs, as tuples (a dataclass per row cost more than the
-        query with 10,000 partitions)."""
+    async def partition_leases(self) -> list[LeaseRow]:
+        """Every partition's lease: the few columns the lease keeper and Metadata need, as
+        named tuples (a dataclass per row cost more than the query itself with 10,000
+        partitions, every tick)."""
         rows = await self.driver.fetch(
             "SELECT topic_id, partition, leader_agent, leader_epoch, lease_expires_at"
-            " FROM partitions")
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+            " FROM partitions ORDER BY topic_id, partition")
+        make = LeaseRow._make
+        return [make(r) for r in rows]
 
     async def list_org_partitions(self, org_id: OrgId) -> list[PartitionState]:
         """Every partition of an organization's topics, in one query (topic listings)."""

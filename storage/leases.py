@@ -97,7 +97,7 @@ class LeaseKeeper:
             self._last_renew = now
             self._last_renewed_ok = renewing_at
         read_at = time.monotonic()
-        parts = await cat.list_all_partitions()
+        parts = await cat.partition_leases()
         self.logs.publish_leases(read_at, parts)  # Metadata answers from it meanwhile
         wall = int(time.time() * 1000)
         held = {(p.topic_id, p.partition): p for p in parts if p.leader_agent == me}

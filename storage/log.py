@@ -24,6 +24,7 @@ from coordinator.catalogue import (
     AgentId,
     Catalogue,
     Chunk,
+    LeaseRow,
     OrgId,
     PartitionState,
     ProducerState,
@@ -262,7 +263,7 @@ class LogManager:
             self.update_topic(topic)
         return topic
 
-    def publish_leases(self, read_at: float, states: Iterable[PartitionState]) -> None:
+    def publish_leases(self, read_at: float, states: Iterable[LeaseRow]) -> None:
         """The lease keeper's read of every partition, indexed for `leases_of`."""
         index: dict[TopicId, dict[int, Lease]] = {}
         for st in states:
@@ -283,10 +284,8 @@ class LogManager:
 
     async def _read_leases(self) -> tuple[float, dict[TopicId, dict[int, Lease]]]:
         at = time.monotonic()
-        index: dict[TopicId, dict[int, Lease]] = {}
-        for topic_id, partition, leader, epoch, expires in await self.catalogue.partition_leases():
-            index.setdefault(topic_id, {})[partition] = (leader, epoch, expires)
-        self.leases = (at, index)
+        self.publish_leases(at, await self.catalogue.partition_leases())
+        assert self.leases is not None
         return self.leases
 
     def forget_topic(self, topic: Topic) -> None:
