@@ -324,7 +324,6 @@ class Acls:
             await self.store.add(ctx.org_id, rows)
         except Exception as exc:
             raise errors.translate(exc) from exc
-        self._cache.pop(ctx.org_id, None)
         await self._load(ctx.org_id)
         log.info("acls_created", org=ctx.org_id, principal=ctx.principal.name, count=len(rows))
         return verdicts

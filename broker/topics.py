@@ -237,7 +237,7 @@ class Topics:
         """Change a topic's overrides: incrementally (set/delete/append/subtract, as
         IncrementalAlterConfigs and REST's PATCH), or replace them all (AlterConfigs)."""
         self._b.auth.require_topic(ctx, Op.ALTER_CONFIGS, name)
-        topic = await self.require(ctx, name, refresh=True)
+        topic = await self.require(ctx, name, refresh=True, op=None)  # (ALTER_CONFIGS is checked)
         config = _apply(dict(topic.config), list(changes), incremental)
         checked = check_config(dict(config))
         if validate_only:
@@ -254,7 +254,7 @@ class Topics:
     ) -> Topic:
         """Grow a topic to `count` partitions (Kafka's CreatePartitions, REST's PATCH)."""
         self._b.auth.require_topic(ctx, Op.ALTER, name)
-        before = await self.require(ctx, name, refresh=True)
+        before = await self.require(ctx, name, refresh=True, op=None)  # (ALTER is checked)
         if count <= before.partition_count:
             raise errors.InvalidPartitions(
                 f"topic {name!r} has {before.partition_count} partitions; the new count must be"
@@ -290,7 +290,7 @@ class Topics:
     async def delete(self, ctx: RequestContext, name: str) -> Topic:
         """Delete a topic, its catalogue rows and then its objects."""
         self._b.auth.require_topic(ctx, Op.DELETE, name)
-        if await self.get(ctx, name, refresh=True) is None:
+        if await self.get(ctx, name, refresh=True, op=None) is None:  # (DELETE is checked)
             raise errors.UnknownTopicOrPartition(f"topic {name!r} does not exist")
         try:
             topic = await self._b.catalogue.delete_topic(name, ctx.org_id)

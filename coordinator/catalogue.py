@@ -570,12 +570,6 @@ class Catalogue:
             " WHERE t.org_id = $1 ORDER BY p.topic_id, p.partition", org_id)
         return [_partition(r) for r in rows]
 
-    async def list_all_partitions(self) -> list[PartitionState]:
-        rows = await self.driver.fetch(
-            f"SELECT {_PARTITION_COLS} FROM partitions ORDER BY topic_id, partition"
-        )
-        return [_partition(r) for r in rows]
-
     async def live_agents(self, window_ms: int) -> list[Agent]:
         """Agents whose last heartbeat is at most `window_ms` old."""
         since = now_ms() - window_ms
