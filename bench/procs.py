@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,19 @@ def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def publish(out: Path, text: str, chart: Callable[[Path], None] | None = None,
+            png: str | None = None) -> None:
+    """Write a benchmark's report, its chart beside it (when matplotlib is there), and print
+    the report."""
+    out.write_text(text)
+    if chart is not None and png is not None:
+        try:
+            chart(out.parent / png)
+        except ImportError:
+            print("matplotlib is not installed: no chart", file=sys.stderr)
+    print(out.read_text())
 
 
 def tail(path: Path, n: int = 20) -> str:

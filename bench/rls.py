@@ -31,6 +31,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from procs import publish  # noqa: E402
 
 from coordinator.catalogue import (  # noqa: E402
     AgentId,
@@ -204,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS-RLS.md")
     args = ap.parse_args(argv)
     rows = asyncio.run(main_async(args))
-    args.out.write_text(report(rows, args))
-    print(args.out.read_text())
+    publish(args.out, report(rows, args))
     return 0
 
 

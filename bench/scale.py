@@ -36,7 +36,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from procs import find_streamhouse, find_tansu, start_streamhouse, start_tansu  # noqa: E402
+from procs import (  # noqa: E402
+    find_streamhouse,
+    find_tansu,
+    publish,
+    start_streamhouse,
+    start_tansu,
+)
 from workloads import create_topics, wait_ready  # noqa: E402
 
 
@@ -255,12 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.brokers.split(","):
             results[name] = run_broker(name, args, Path(tmp))
-    args.out.write_text(report(results, args))
-    try:
-        chart(results, args.out.parent / "scale.png")
-    except ImportError:
-        print("matplotlib is not installed: no chart", file=sys.stderr)
-    print(args.out.read_text())
+    publish(args.out, report(results, args), lambda png: chart(results, png), "scale.png")
     return 0
 
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from procs import S3Stack  # noqa: E402
+from procs import S3Stack, publish  # noqa: E402
 
 from coordinator.catalogue import AgentId, Catalogue, OrgId  # noqa: E402
 from storage.flush import FlushPolicy  # noqa: E402
@@ -219,12 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS-TENANTS.md")
     args = ap.parse_args(argv)
     rows = asyncio.run(main_async(args))
-    args.out.write_text(report(rows, args))
-    try:
-        chart(rows, args.out.parent / "benchmarks-tenants.png")
-    except ImportError:
-        print("matplotlib is not installed: no chart", file=sys.stderr)
-    print(args.out.read_text())
+    publish(args.out, report(rows, args), lambda png: chart(rows, png), "benchmarks-tenants.png")
     return 0
 
 

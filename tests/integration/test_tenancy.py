@@ -22,6 +22,7 @@ from kio.schema.sasl_authenticate.v2.request import SaslAuthenticateRequest
 from kio.schema.sasl_handshake.v1.request import SaslHandshakeRequest
 
 from tests.conftest import ServerProcess, free_port
+from tests.unit.test_credentials import client_final
 from tests.wire import Wire
 
 ADMIN_SECRET = "platform-admin-secret-for-tests"
@@ -251,30 +252,6 @@ def test_bad_logins_are_refused_cleanly_and_others_go_on(secured: Secured) -> No
     assert '"peer": "127.0.0.1:' in log and '"connection_refused"' in log
 
 
-def _scram_client(mechanism: str, user: str, password: str):  # noqa: ANN202
-    """A minimal SCRAM client: (first message, a function from server-first to final)."""
-    import hashlib
-    import hmac
-    import secrets
-
-    algo = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}[mechanism]
-    bare = f"n={user},r={secrets.token_hex(8)}"
-
-    def final(server_first: bytes) -> bytes:
-        fields = dict(f.split("=", 1) for f in server_first.decode().split(","))
-        salted = hashlib.pbkdf2_hmac(algo, password.encode(), base64.b64decode(fields["s"]),
-                                     int(fields["i"]))
-        client_key = hmac.new(salted, b"Client Key", algo).digest()
-        stored = hashlib.new(algo, client_key).digest()
-        without_proof = f"c=biws,r={fields['r']}"
-        auth = f"{bare},{server_first.decode()},{without_proof}".encode()
-        signature = hmac.new(stored, auth, algo).digest()
-        proof = bytes(x ^ y for x, y in zip(client_key, signature, strict=True))
-        return f"{without_proof},p={base64.b64encode(proof).decode()}".encode()
-
-    return f"n,,{bare}".encode(), final
-
-
 def test_sasl_handshake_v0_takes_bare_tokens(secured: Secured) -> None:
     """SaslHandshake v0 (pre-KIP-152 clients): the tokens follow as bare frames, PLAIN and
     SCRAM; a wrong one closes the connection, as Kafka does."""
@@ -292,11 +269,12 @@ def test_sasl_handshake_v0_takes_bare_tokens(secured: Secured) -> None:
 
     w = Wire(s.sasl)
     assert w.call(HandshakeV0, {"mechanism": "SCRAM-SHA-256"}).error_code == ErrorCode.none
-    first, final = _scram_client("SCRAM-SHA-256", s.acme.key, s.acme.secret)
-    w.send_raw(first)
+    bare = f"n={s.acme.key},r=v0nonce"
+    w.send_raw(f"n,,{bare}".encode())
     server_first = w.read_frame()
     assert server_first is not None and server_first.startswith(b"r=")
-    w.send_raw(final(server_first))
+    final, _signature = client_final(s.acme.secret, "SCRAM-SHA-256", bare, server_first.decode())
+    w.send_raw(final.encode())
     server_final = w.read_frame()
     assert server_final is not None and server_final.startswith(b"v=")
     assert w.call(MetadataRequest, {"topics": None, "allow_auto_topic_creation": False,
