@@ -36,7 +36,7 @@ class Agent:
             wal_fsync=s.wal_fsync,
             retention_check_seconds=s.retention_check_seconds,
             org_deletion_grace_ms=s.org_deletion_grace_ms,
-            max_flushes_per_second=s.max_flushes_per_second,
+            max_flushes_per_second=s.flush_rate,
             max_buffer_bytes=s.max_buffer_bytes,
             objects_per_flush=s.objects_per_flush,
             tenant_buffer_share=(s.tenant_buffer_share if s.tenant_buffer_share is not None

@@ -40,3 +40,15 @@ def test_logins_on_refuse_an_anonymous_listener_open_to_the_network(tmp_path: Pa
 def test_impossible_listener_settings_are_refused(values: dict[str, str], reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         load(**values)
+
+
+def test_the_flush_rate_follows_the_object_store_unless_set(tmp_path: Path) -> None:
+    """S3 bills every PUT: 10 flushes a second at most; a local folder bills nothing, so
+    acks=all answers come sooner at 50; an explicit setting wins either way."""
+    assert load(data_dir=str(tmp_path)).flush_rate == config.LOCAL_FLUSH_RATE == 50.0
+    assert load(objects="memory://").flush_rate == 50.0
+    assert load(objects="s3://bucket/prefix").flush_rate == 10.0
+    assert load(objects="s3://bucket/prefix", max_flushes_per_second="4").flush_rate == 4.0
+    assert load(max_flushes_per_second="2").flush_rate == 2.0
+    with pytest.raises(ValueError, match="must be positive"):
+        load(max_flushes_per_second="0")

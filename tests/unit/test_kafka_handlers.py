@@ -608,6 +608,45 @@ def test_frame_announcing_a_huge_array_closes_the_connection_not_the_process() -
     assert proc.stdout.strip().splitlines()[-1] == "closed"
 
 
+async def test_a_connection_reads_no_further_past_its_in_flight_bytes(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Requests not yet answered hold their frames: past MAX_IN_FLIGHT_BYTES of them the
+    connection reads nothing more until one is answered (the client is pushed back by TCP),
+    and a request larger than the bound on its own still goes through."""
+    from protocol import connection as connection_module
+
+    sent = [api_versions(3) for _ in range(4)]
+    size = len(sent[0].frame) - 4
+    monkeypatch.setattr(connection_module, "MAX_IN_FLIGHT_BYTES", 2 * size)
+    release = asyncio.Event()
+    dispatched: list[int] = []
+
+    async def dispatch(request: Any, conn: Connection) -> bytes:
+        dispatched.append(request.correlation_id)
+        await release.wait()
+        return b""
+
+    reader = asyncio.StreamReader()
+    reader.feed_data(b"".join(s.frame for s in sent))
+    reader.feed_eof()
+    writer = FakeWriter()
+    conn = Connection(reader, writer,  # type: ignore[arg-type]
+                      dispatch=dispatch, unsupported=lambda exc: None,
+                      supported={API_VERSIONS: (0, 3)}, max_frame_bytes=1 << 20)
+    served = asyncio.create_task(conn.serve())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert dispatched == [s.correlation_id for s in sent[:2]], "read past the byte bound"
+    release.set()
+    await asyncio.wait_for(served, 5)
+    assert dispatched == [s.correlation_id for s in sent]
+
+    # One frame over the whole bound is still served, alone.
+    monkeypatch.setattr(connection_module, "MAX_IN_FLIGHT_BYTES", size // 2)
+    assert (await one(kafka.listener, api_versions(3))).error_code == ErrorCode.none
+
+
 # -- 10. CreateTopics validate_only ------------------------------------------------------
 
 
