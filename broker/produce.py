@@ -36,6 +36,11 @@ log = structlog.get_logger("streamhouse.produce")
 
 # How long a producer is asked to hold off when the write buffer is full (the store is behind).
 BACKPRESSURE_THROTTLE_MS = 500
+# Record sets this agent may have in flight to one other agent (forwarded for REST, which
+# does not know the leaders): past that the leader is slow, and waiting on it would hold
+# this agent's own requests behind it. The next is refused at once with the retriable
+# NOT_LEADER_OR_FOLLOWER, so the caller retries, or a Kafka client goes to the leader.
+FORWARD_CREDITS = 256
 
 
 @dataclass(slots=True, kw_only=True)
@@ -74,6 +79,7 @@ TopicWrite = tuple[str, Sequence[tuple[int, bytes | None]]]  # topic name, (part
 class Produce:
     def __init__(self, broker: Broker) -> None:
         self._b = broker
+        self._forwarding: dict[str, int] = {}  # record sets in flight, per leader agent
 
     async def produce(
         self,
@@ -249,6 +255,13 @@ class Produce:
     ) -> int:
         """Produce a record set at whichever agent leads the partition now (its base offset)."""
         leader = await self._leader(topic, partition)
+        in_flight = self._forwarding.get(leader.id, 0)
+        if in_flight >= FORWARD_CREDITS:
+            raise errors.NotLeaderOrFollower(
+                f"the leader of {topic.name}-{partition} (agent {leader.id}) has"
+                f" {in_flight} record sets from this agent not yet answered; retry, or"
+                " write to the leader directly")
+        self._forwarding[leader.id] = in_flight + 1
         try:
             return await self._b.peers.produce(leader, topic.org_id, topic.name, partition,
                                                records, acks=acks)
@@ -258,6 +271,12 @@ class Produce:
             raise errors.NotLeaderOrFollower(
                 f"the leader of {topic.name}-{partition} (agent {leader.id} at"
                 f" {leader.host}:{leader.port}) did not answer: {exc}") from exc
+        finally:
+            left = self._forwarding[leader.id] - 1
+            if left:
+                self._forwarding[leader.id] = left
+            else:
+                del self._forwarding[leader.id]
 
     async def _leader(self, topic: Topic, partition: int) -> Agent:
         try:

@@ -43,6 +43,7 @@ class RuntimeOptions:
     max_buffer_bytes: int = 256 * 1024 * 1024
     objects_per_flush: int = 4
     tenant_buffer_share: float = 1.0
+    partition_buffer_share: float = 0.25
     rack: str | None = None
     agent_group: str = "default"
     broker: BrokerOptions = field(default_factory=BrokerOptions)
@@ -95,6 +96,7 @@ class Runtime:
                     max_buffer_bytes=o.max_buffer_bytes,
                     objects_per_flush=o.objects_per_flush,
                     tenant_buffer_share=o.tenant_buffer_share,
+                    partition_buffer_share=o.partition_buffer_share,
                 ),
             ),
         )

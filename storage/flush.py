@@ -55,6 +55,9 @@ class FlushPolicy:
     # No organization may hold more than this share of the buffer, so that a noisy tenant
     # leaves room for the others; 1.0 (one tenant) turns the shares off.
     tenant_buffer_share: float = 1.0
+    # The share one partition may hold: a hot partition (or one the store is slow to take)
+    # is refused first, and the others keep their room (credit-based backpressure).
+    partition_buffer_share: float = 0.25
 
 
 @dataclass(slots=True)
@@ -112,6 +115,7 @@ class FlushBuffer:
         self._pending_bytes += len(batch.data)
         org = batch.log.org_id
         self._org_bytes[org] = self._org_bytes.get(org, 0) + len(batch.data)
+        batch.log.buffered_bytes += len(batch.data)
         self._has_data.set()
 
     def purge(self, plog: PartitionLog) -> list[PendingBatch]:
@@ -123,15 +127,29 @@ class FlushBuffer:
         if mine:
             self._pending = [b for b in self._pending if b.log is not plog]
             self._pending_bytes -= sum(len(b.data) for b in mine)
-            self._release_org_bytes(mine)
+            self._release(mine)
         return mine
 
-    def check_capacity(self, incoming: int, org_id: str | None = None) -> None:
+    def check_capacity(
+        self, incoming: int, org_id: str | None = None, plog: PartitionLog | None = None
+    ) -> None:
         if self.buffered_bytes + incoming > self.policy.max_buffer_bytes:
             raise BufferFull(
                 f"write buffer holds {self.buffered_bytes} bytes, its limit is"
                 f" {self.policy.max_buffer_bytes}; the object store or catalogue is behind"
             )
+        part = self.policy.partition_buffer_share
+        # A partition holding nothing may always take one request: the share bounds what
+        # piles up, not the size of a batch (max.message.bytes does that).
+        if plog is not None and part < 1.0 and plog.buffered_bytes:
+            limit = int(part * self.policy.max_buffer_bytes)
+            if plog.buffered_bytes + incoming > limit:
+                raise BufferFull(
+                    f"{plog.topic_name}-{plog.partition} holds {plog.buffered_bytes} bytes"
+                    f" of the agent's write buffer, a partition's share is {limit} (the rest"
+                    " is kept for the other partitions); the object store or catalogue is"
+                    " behind it"
+                )
         share = self.policy.tenant_buffer_share
         if org_id is None or share >= 1.0:
             return
@@ -143,8 +161,10 @@ class FlushBuffer:
                 " other organizations); the object store or catalogue is behind"
             )
 
-    def _release_org_bytes(self, batches: list[PendingBatch]) -> None:
+    def _release(self, batches: list[PendingBatch]) -> None:
+        """Give back the room of batches that left the buffer (per tenant, per partition)."""
         for batch in batches:
+            batch.log.buffered_bytes -= len(batch.data)
             org = batch.log.org_id
             left = self._org_bytes.get(org, 0) - len(batch.data)
             if left > 0:
@@ -253,7 +273,7 @@ class FlushBuffer:
             raise
         finally:
             self._in_flight_bytes -= size
-            self._release_org_bytes(job.batches)
+            self._release(job.batches)
             self._slots.release()
 
     async def _upload(

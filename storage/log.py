@@ -579,7 +579,7 @@ class LogManager:
             raise CorruptRecordSet(str(exc)) from exc
         for h in headers:
             self.check_batch_size(plog, h.size)
-        self.buffer.check_capacity(len(record_set), plog.org_id)
+        self.buffer.check_capacity(len(record_set), plog.org_id, plog)
         loop = asyncio.get_running_loop()
         # Idempotence: every batch is checked before any is appended.
         duplicate: AppendedBatch | None = None

@@ -67,6 +67,7 @@ class PartitionLog:
         self._bases: list[int] = []
         self.producers = ProducerStateTable()
         self.size_bytes = 0
+        self.buffered_bytes = 0  # in the write buffer: pending or being flushed
         # Its children of the per-topic counters (records, bytes appended; records, bytes
         # served), looked up once: `labels()` costs more than the rest of an append's metrics.
         self.counters: tuple[Any, Any, Any, Any] | None = None

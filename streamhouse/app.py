@@ -39,6 +39,7 @@ class Agent:
             max_flushes_per_second=s.flush_rate,
             max_buffer_bytes=s.max_buffer_bytes,
             objects_per_flush=s.objects_per_flush,
+            partition_buffer_share=s.partition_buffer_share,
             tenant_buffer_share=(s.tenant_buffer_share if s.tenant_buffer_share is not None
                                  else 0.5 if s.admin_key_file is not None else 1.0),
             rack=s.rack,

@@ -38,6 +38,9 @@ class Settings:
     # The share of the write buffer one organization may hold (unset: 0.5 with logins on,
     # 1.0 without, when everything belongs to the default organization).
     tenant_buffer_share: float | None = None
+    # The share one partition may hold: a hot partition is refused (retriable) before the
+    # others run out of room.
+    partition_buffer_share: float = 0.25
     wal_fsync: str = "interval"
     lease_ttl_ms: int = 10_000
     group_initial_rebalance_delay_ms: int = 200
@@ -226,6 +229,8 @@ def load(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Set
     share = settings.tenant_buffer_share
     if share is not None and not 0 < share <= 1:
         raise ValueError("tenant-buffer-share must be in (0, 1]")
+    if not 0 < settings.partition_buffer_share <= 1:
+        raise ValueError("partition-buffer-share must be in (0, 1]")
     if settings.max_buffer_bytes <= 0:
         raise ValueError("max-buffer-bytes must be positive")
     if settings.kafka_listen != "off":

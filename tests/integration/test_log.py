@@ -336,7 +336,8 @@ async def test_one_organization_cannot_fill_the_write_buffer_for_the_others(tmp_
     store = ObjectStore.from_url("memory://")
     topics = await _org_topics(cat, 2)
     logs = await open_log(cat, store, tmp_path, max_buffer_bytes=200_000,
-                          tenant_buffer_share=0.5, max_flushes_per_second=0.2)
+                          tenant_buffer_share=0.5, partition_buffer_share=1.0,
+                          max_flushes_per_second=0.2)
     try:
         noisy, quiet = [await logs.partition(t, 0) for t in topics]
         await logs.append(noisy, batch(1), acks=-1).durable  # the next flush is 5 s away
@@ -352,3 +353,31 @@ async def test_one_organization_cannot_fill_the_write_buffer_for_the_others(tmp_
     finally:
         await logs.stop()
         await cat.close()
+
+
+async def test_a_hot_partition_cannot_take_the_write_buffer_from_the_others(tmp_path):
+    """Each partition may hold its share of the buffer: past it that partition is refused
+    (BufferFull, answered as the retriable KAFKA_STORAGE_ERROR) while the others still
+    append; a flush gives the room back; a batch larger than the share still goes alone."""
+    from storage.errors import BufferFull
+
+    big = build_batch([(None, b"x" * 30_000, [], 1)])
+    async with memory_log(tmp_path, partitions=3, max_buffer_bytes=200_000,
+                          partition_buffer_share=0.4, max_flushes_per_second=0.2) as m:
+        hot, cold, other = m.plogs
+        logs = m.logs
+        await logs.append(hot, batch(1), acks=-1).durable  # the next flush is 5 s away
+        logs.append(hot, big, acks=1)
+        logs.append(hot, big, acks=1)
+        with pytest.raises(BufferFull, match=r"t-0 holds \d+ bytes .* share is 80000"):
+            logs.append(hot, big, acks=1)
+        for plog in (cold, other, cold, other):  # the buffer is not full: the others go on
+            logs.append(plog, big, acks=1)
+        assert cold.buffered_bytes == other.buffered_bytes == 2 * len(big)
+        assert 2 * len(big) <= hot.buffered_bytes <= 80_000
+        await logs.buffer.drain()
+        assert hot.buffered_bytes == cold.buffered_bytes == other.buffered_bytes == 0
+        logs.append(hot, big, acks=1)  # room again
+        await logs.buffer.drain()
+        huge = build_batch([(None, b"y" * 90_000, [], 1)])
+        logs.append(other, huge, acks=1)  # over the share, but the partition held nothing

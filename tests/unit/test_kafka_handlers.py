@@ -813,3 +813,42 @@ async def test_a_partition_added_through_another_agent_is_looked_up_before_unkno
     assert await kafka.broker.logs.sync_topics()
     fresh = await kafka.broker.topics.get(ctx, "grown")
     assert fresh is not None and fresh.partition_count == 3
+
+
+async def test_forwarding_to_a_slow_leader_is_bounded_per_agent(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Record sets forwarded to another agent hold credits until answered: past
+    FORWARD_CREDITS in flight to one leader, the next is refused at once (retriable
+    NOT_LEADER_OR_FOLLOWER) instead of queueing behind it; an answer gives a credit back."""
+    from broker import produce as produce_module
+    from broker.tenants import PLATFORM_ADMIN
+    from broker.types import DEFAULT_ORG, AgentId
+
+    monkeypatch.setattr(produce_module, "FORWARD_CREDITS", 2)
+    produce = kafka.broker.produce
+    ctx = RequestContext(principal=PLATFORM_ADMIN, org_id=DEFAULT_ORG, door="internal")
+    topic = await kafka.broker.topics.create(ctx, "fwd", partitions=1)
+    slow = Agent(id=AgentId("a2"), broker_id=2, host="127.0.0.1", port=1, rack=None,
+                 group="default", started_at=0, heartbeat_at=0)
+
+    async def leader(_topic: Any, _partition: int) -> Agent:
+        return slow
+
+    answer = asyncio.Event()
+
+    async def peer_produce(agent: Agent, *args: Any, acks: int) -> int:
+        await answer.wait()
+        return 7
+
+    monkeypatch.setattr(produce, "_leader", leader)
+    monkeypatch.setattr(kafka.broker.peers, "produce", peer_produce)
+    records = batch([(None, b"v", [], T0)])
+    waiting = [asyncio.create_task(produce.forward(ctx, topic, 0, records, acks=-1))
+               for _ in range(2)]
+    await asyncio.sleep(0)
+    with pytest.raises(errors.NotLeaderOrFollower, match="2 record sets .* not yet answered"):
+        await produce.forward(ctx, topic, 0, records, acks=-1)
+    answer.set()
+    assert await asyncio.gather(*waiting) == [7, 7]
+    assert await produce.forward(ctx, topic, 0, records, acks=-1) == 7
