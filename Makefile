@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 # apt-get needs root: a newcomer who is not gets sudo in front of it
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test unit lint compat compat-deps test-deps chaos bench clean
+.PHONY: run test unit lint compat compat-deps test-deps chaos bench soak clean
 
 $(STAMP): pyproject.toml compat-tests/requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/tenants.py
 	$(BIN)/python bench/rls.py
 	$(BIN)/python bench/scale.py
+
+## soak: one agent under mixed load with topic churn for 60 minutes; writes docs/SOAK.md
+soak: $(STAMP)
+	$(BIN)/pip install -q -r bench/requirements.txt
+	$(BIN)/python bench/soak.py --minutes 60
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

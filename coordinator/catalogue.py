@@ -552,6 +552,18 @@ class Catalogue:
         )
         return row is not None
 
+    async def lease_summary(self) -> dict[AgentId | None, tuple[int, int]]:
+        """(live, expired) lease counts per holder (None: released or never taken), in one
+        grouped query: a row per agent, however many partitions. The lease keeper reads
+        this every tick and every partition's lease only when it changed."""
+        rows = await self.driver.fetch(
+            "SELECT leader_agent, SUM(CASE WHEN lease_expires_at > $1 THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN lease_expires_at > $1 THEN 0 ELSE 1 END)"
+            " FROM partitions GROUP BY leader_agent",
+            now_ms(),
+        )
+        return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+
     async def partition_leases(self) -> list[LeaseRow]:
         """Every partition's lease: the few columns the lease keeper and Metadata need, as
         named tuples (a dataclass per row cost more than the query itself with 10,000

@@ -191,7 +191,7 @@ class LogManager:
             metrics.LEADER_CHANGES.labels("released").inc(len(led))
         except Exception as exc:  # the leases then expire on their own
             log.warning("lease_release_failed", partitions=len(led), error=str(exc))
-        metrics.PARTITIONS_LED.set(0)
+        metrics.PARTITIONS_LED.set_function(lambda: 0)
 
     # -- topics ------------------------------------------------------------------------
 

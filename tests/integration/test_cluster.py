@@ -9,6 +9,8 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from storage.log import TOPICS_POLL_S
+
 TTL_MS = 3000
 
 
@@ -367,6 +369,10 @@ def test_topic_changes_through_one_agent_are_answered_by_every_agent(cluster):
     for admin in others:
         wait_for(lambda admin=admin: len(admin.list_topics("shared-view", timeout=5)
                                          .topics["shared-view"].partitions) == 4, 2)
+    # The AdminClient above may have been answered by any agent it knows, so give every
+    # agent its poll of the topics version (TOPICS_POLL_S) before a fresh producer asks
+    # one of them: the coherence promised is within that interval, not at once.
+    time.sleep(2 * TOPICS_POLL_S)
     # A producer through the other agents writes the new partitions (each agent leads some:
     # a produce to a partition led elsewhere is answered NOT_LEADER and retried there).
     p = Producer({"bootstrap.servers": cluster[1].bootstrap, "acks": "all"})

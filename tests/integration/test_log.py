@@ -381,3 +381,39 @@ async def test_a_hot_partition_cannot_take_the_write_buffer_from_the_others(tmp_
         await logs.buffer.drain()
         huge = build_batch([(None, b"y" * 90_000, [], 1)])
         logs.append(other, huge, acks=1)  # over the share, but the partition held nothing
+
+
+async def test_the_lease_keeper_reads_every_lease_only_when_something_changed(tmp_path):
+    """A tick is a renewal and a summary (lease counts per holder): the keeper reads every
+    partition's lease on its first tick, after a change (a new topic, a lease lost), and
+    at least every `full_every` seconds, not on every tick, so an idle agent's cost does
+    not grow with its partitions."""
+    from storage.leases import LeaseKeeper
+
+    async with memory_log(tmp_path, partitions=20) as m:
+        keeper = LeaseKeeper(m.logs, tick_seconds=0.01)
+        keeper._full_every = 3600.0  # noqa: SLF001 - only the changes trigger, here
+        await keeper.step()
+        assert keeper.full_reads == 1
+        keeper._full_every = 3600.0  # noqa: SLF001
+        for _ in range(5):
+            await keeper.step()
+        assert keeper.full_reads == 1, "read every lease on an idle tick"
+        # A new topic: its partitions are free, so the summary moves and they are taken.
+        await m.cat.create_topic("more", 5)
+        await keeper.step()
+        assert keeper.full_reads == 2
+        keeper._full_every = 3600.0  # noqa: SLF001
+        led = {s.topic_id for s in await m.cat.partition_leases() if s.leader_agent == "a1"}
+        assert len(led) == 2, "the new topic's partitions were not taken"
+        await keeper.step()  # the takes moved the summary once more
+        await keeper.step()
+        assert keeper.full_reads == 3
+        # A lease lost to another agent is seen at the next tick and fenced.
+        plog = m.plogs[0]
+        await m.cat.driver.execute(
+            "UPDATE partitions SET leader_agent = 'a2', leader_epoch = leader_epoch + 1"
+            " WHERE topic_id = $1 AND partition = 0", plog.topic_id)
+        await keeper.step()
+        assert keeper.full_reads == 4
+        assert not plog.is_leader
