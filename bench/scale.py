@@ -262,11 +262,11 @@ def settle_rss(pid: int, seconds: float = 5.0) -> float:
     return rss_mib(pid) or 0.0
 
 
-def fresh_broker_phase(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Latency under idle connections and a connection storm, then memory and idle CPU as
-    idle partitions grow, on a broker that did nothing else."""
+def connections_phase(name: str, args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    """Produce latency alone, beside idle connections, and during a connection storm, on a
+    broker that did nothing else."""
     run = start(name, work)
-    out: dict[str, Any] = {"connections": [], "idle": []}
+    rows: list[dict[str, Any]] = []
     try:
         pid = run.child.proc.pid
         wait_ready(run.bootstrap, 60, alive=lambda: run.child.proc.poll() is None)
@@ -275,7 +275,7 @@ def fresh_broker_phase(name: str, args: argparse.Namespace, work: Path) -> dict[
         base_rss = settle_rss(pid, 2)
         row = {"case": "alone", **latency(run.bootstrap, "lat", args.seconds), "rss_mib": base_rss}
         print(name, row, flush=True)
-        out["connections"].append(row)
+        rows.append(row)
         idle = IdleClients(host, int(port), args.connections)
         idle.open()
         rss = settle_rss(pid, 2)
@@ -283,7 +283,7 @@ def fresh_broker_phase(name: str, args: argparse.Namespace, work: Path) -> dict[
                **latency(run.bootstrap, "lat", args.seconds), "rss_mib": rss,
                "kib_per_connection": round(1024 * (rss - base_rss) / max(args.connections, 1), 1)}
         print(name, row, flush=True)
-        out["connections"].append(row)
+        rows.append(row)
         idle.close()
         stop = threading.Event()
         result: dict[str, int] = {}
@@ -297,13 +297,25 @@ def fresh_broker_phase(name: str, args: argparse.Namespace, work: Path) -> dict[
         thread.join()
         row.update(result)
         print(name, row, flush=True)
-        out["connections"].append(row)
+        rows.append(row)
+    finally:
+        run.child.stop()
+    return rows
+
+
+def idle_phase(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """RSS and idle CPU as idle partitions grow, on a broker that did nothing else."""
+    run = start(name, work)
+    out: dict[str, Any] = {"idle": []}
+    try:
+        pid = run.child.proc.pid
+        wait_ready(run.bootstrap, 60, alive=lambda: run.child.proc.poll() is None)
         base_rss = settle_rss(pid, 3)
-        made = 0
         out["idle_base_mib"] = base_rss
+        made = 0
+        admin = AdminClient({"bootstrap.servers": run.bootstrap})
         for count in args.idle_partitions:
             names = [f"idle{i:05}" for i in range(made // 100, count // 100)]
-            admin = AdminClient({"bootstrap.servers": run.bootstrap})
             for i in range(0, len(names), 50):
                 futures = admin.create_topics([NewTopic(n, 100) for n in names[i:i + 50]],
                                               operation_timeout=120, request_timeout=180)
@@ -369,7 +381,8 @@ def run_broker(name: str, args: argparse.Namespace, base: Path) -> dict[str, Any
             out["topics"].append(row)
     finally:
         run.child.stop()
-    out.update(fresh_broker_phase(name, args, base / f"{name}-fresh"))
+    out["connections"] = connections_phase(name, args, base / f"{name}-connections")
+    out.update(idle_phase(name, args, base / f"{name}-idle"))
     return out
 
 
@@ -393,6 +406,10 @@ def idle_verdict(sh: dict[str, Any] | None) -> str:
     b = worst["bytes_per_partition"]
     return (f"{'met' if b <= 2048 else 'missed'} ({b} bytes a partition at"
             f" {worst['partitions']} partitions)")
+
+
+def rss_text(mib: float | None) -> str:
+    return f"{mib:.0f} MiB" if mib else "-"
 
 
 def ratio(a: float | None, b: float | None) -> str:
@@ -497,14 +514,15 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
             lines.append(
                 f"| {s_row['case']} | {t_row['p50_ms']} / {t_row['p99_ms']} ms |"
                 f" {s_row['p50_ms']} / {s_row['p99_ms']} ms |"
-                f" {s_row.get('rss_mib', 0):.0f} MiB | {extra} |")
+                f" {rss_text(s_row.get('rss_mib'))} | {extra} |")
     if sh and sh.get("idle"):
         t_idle = {r["partitions"]: r for r in (ta or {}).get("idle", [])}
         lines += [
             "",
             "## Idle partitions: memory and CPU",
             "",
-            f"Topics of 100 partitions with no data, on a fresh broker (StreamHouse at"
+            f"Topics of 100 partitions with no data, on a broker that did nothing else"
+            f" (StreamHouse at"
             f" {sh['idle_base_mib']:.0f} MiB before them); bytes per partition is the RSS"
             " growth over the partitions; idle CPU is over 10 s with nothing asked.",
             "",

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from coordinator.catalogue import Agent, AgentId, Topic, now_ms
+from coordinator.catalogue import Agent, AgentId, Topic
 from storage.topic_config import DEFAULTS
 
 from . import errors, throughput
@@ -99,7 +99,6 @@ class Cluster:
         every partition's state, at most a second old (the lease keeper's), never a query
         per topic: Metadata for 10,000 topics stays one read."""
         ids = {a.id: a.broker_id for a in live}
-        now = now_ms()
         logs = self._b.logs
         solo = len(live) == 1
         out: dict[str, list[PartitionLeader]] = {}
@@ -110,6 +109,8 @@ class Cluster:
                     leases = await logs.leases_of(topic.id, max_age_s=0)
             except Exception as exc:
                 raise errors.translate(exc) from exc
+            # Live as of the read behind the index (the keeper confirms it since).
+            now = logs.leases_wall_ms
             leaders = []
             for p in range(topic.partition_count):
                 lease = leases.get(p)

@@ -143,6 +143,7 @@ class LeaseKeeper:
         if (shape == self._last_summary and now - self._last_full < self._full_every
                 and not (free and held < target)):
             self.held = held
+            self.logs.confirm_leases(asked)  # Metadata's index stays right without a read
             return
         self._last_summary = shape
         await self._full_step(me, agents)

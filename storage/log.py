@@ -135,9 +135,11 @@ class LogManager:
         self._topics_version: int | None = None
         self._topic_reads: dict[TopicId, asyncio.Task[Topic | None]] = {}
         # Every partition's (leader, epoch, lease expiry) by topic, with when (monotonic) it
-        # was read: the lease keeper's read each tick, or a bulk read by whoever needed it
+        # was read: the lease keeper's last full read (confirmed at each tick while nothing
+        # changed), or a bulk read by whoever needed it
         # fresher (Metadata's leaders).
         self.leases: tuple[float, dict[TopicId, dict[int, Lease]]] | None = None
+        self.leases_wall_ms = 0  # the wall-clock time of the read behind `leases`
         self._leases_read: asyncio.Task[tuple[float, dict[TopicId, dict[int, Lease]]]] | None = None
 
     # -- life cycle --------------------------------------------------------------------
@@ -270,6 +272,14 @@ class LogManager:
             index.setdefault(st.topic_id, {})[st.partition] = (
                 st.leader_agent, st.leader_epoch, st.lease_expires_at)
         self.leases = (read_at, index)
+        self.leases_wall_ms = int(time.time() * 1000)
+
+    def confirm_leases(self, at: float) -> None:
+        """The lease keeper saw nothing change since the index was read (the same holders
+        and counts, live and expired): it stays the answer, as of `at`. Its expiry times are
+        those of the read; judge them against `leases_wall_ms`, not the clock."""
+        if self.leases is not None:
+            self.leases = (at, self.leases[1])
 
     async def leases_of(self, topic_id: TopicId, max_age_s: float = 1.0) -> dict[int, Lease]:
         """A topic's partitions' (leader, epoch, lease expiry), at most `max_age_s` old: the

@@ -39,6 +39,14 @@ class PendingBatch:
 
 
 class PartitionLog:
+    # Slots: an agent holds one per partition it opened (100,000 idle ones are memory).
+    __slots__ = (
+        "topic_id", "topic_name", "org_id", "partition", "settings", "leader_epoch",
+        "is_leader", "next_offset", "high_watermark", "log_start_offset", "chunks", "_bases",
+        "producers", "size_bytes", "buffered_bytes", "counters", "last_append_at",
+        "_hw_changed", "refreshed_at",
+    )
+
     def __init__(
         self,
         *,

@@ -41,6 +41,8 @@ class ProducerEntry:
 
 
 class ProducerStateTable:
+    __slots__ = ("producers",)
+
     def __init__(self) -> None:
         self.producers: dict[int, ProducerEntry] = {}
 
