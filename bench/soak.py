@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| REST batches (records found / sent) | {rest_count} / {100 * load.rest_batches}"
         f" ({load.rest_errors} failed) |",
         f"| topics created and deleted | {load.churned} ({load.churn_errors} failed) |",
-        f"| RSS after warm-up ({warm_s / 60:g} min) | {after[0]['rss_mib']:.0f} →"
+        f"| RSS after warm-up ({warm_s / 60:.3g} min) | {after[0]['rss_mib']:.0f} →"
         f" {after[-1]['rss_mib']:.0f} MiB |" if after else "| RSS | - |",
         f"| RSS growth after warm-up | {rss_h:+.1f} MiB/hour |",
         f"| open files after warm-up | {after[0]['fds']:.0f} → {after[-1]['fds']:.0f} |"
