@@ -407,6 +407,12 @@ def metadata_verdict(sh: dict[str, Any] | None, ta: dict[str, Any] | None) -> st
             f" {s_row['topics']} topics)")
 
 
+def fetch_verdict(sh: dict[str, Any] | None, ta: dict[str, Any] | None) -> str:
+    if not sh or not ta or not sh.get("fetch") or not ta.get("fetch"):
+        return "not measured"
+    return f"{sh['fetch']['msgs_per_s'] / ta['fetch']['msgs_per_s']:.2f}× of Tansu in this run"
+
+
 def idle_verdict(sh: dict[str, Any] | None) -> str:
     rows = (sh or {}).get("idle") or []
     if not rows:
@@ -577,6 +583,11 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
         " kio's decode and the per-request task and futures (one pending entry per"
         " request, answered from the flush's callback).",
         f"- **Produce at 3 partitions ≥ 1.0× Tansu on the local folder: {verdict(sh, ta, 3)}.**",
+        f"- **Fetch for a consumer of 1,000 partitions: {fetch_verdict(sh, ta)}** (no target"
+        " in the issue beyond the curve). Not profiled yet: each Fetch walks every"
+        " partition in Python (session state, the chunk index, a read from the recent-flush"
+        " cache or the object store, the response entry); the produce side's treatment"
+        " (cached views, bytes written straight to the wire) is the likely cure.",
         f"- **Idle memory ≤ 2 KB per partition: {idle_verdict(sh)}** (the idle table: RSS"
         " growth over topics of 100 partitions). A partition with no data holds its view"
         " (offsets, an empty chunk index, an idempotence table), its lease entry and its"
