@@ -221,6 +221,8 @@ class Produce:
                 continue
             try:
                 self._b.logs.check_batch_size(plog, len(records))
+                # Each partition's credit too (partition_buffer_share), before any append.
+                self._b.logs.buffer.check_capacity(len(records), plog=plog)
             except Exception as exc:
                 raise errors.translate(exc) from exc
             local += len(records)

@@ -852,3 +852,30 @@ async def test_forwarding_to_a_slow_leader_is_bounded_per_agent(
     answer.set()
     assert await asyncio.gather(*waiting) == [7, 7]
     assert await produce.forward(ctx, topic, 0, records, acks=-1) == 7
+
+
+async def test_all_or_nothing_produce_checks_every_partition_credit_before_any_append(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """REST's produce writes all of its partitions or none: a partition over its share of
+    the write buffer refuses the whole request before the others are appended."""
+    import dataclasses
+
+    from broker.tenants import PLATFORM_ADMIN
+    from broker.types import DEFAULT_ORG
+
+    ctx = RequestContext(principal=PLATFORM_ADMIN, org_id=DEFAULT_ORG, door="internal")
+    topic = await kafka.broker.topics.create(ctx, "both", partitions=2)
+    buffer = kafka.broker.logs.buffer
+    monkeypatch.setattr(buffer, "policy", dataclasses.replace(
+        buffer.policy, max_buffer_bytes=10_000, partition_buffer_share=0.5))
+    hot = await kafka.broker.logs.partition(topic, 1)
+    hot.buffered_bytes = 4_990  # as if its earlier batches still waited for a flush
+    records = batch([(None, b"v" * 100, [], T0)])
+    with pytest.raises(errors.Backpressure, match="both-1 holds 4990 bytes"):
+        await kafka.broker.produce.produce(
+            ctx, [("both", [(0, records), (1, records)])], acks=1, timeout_s=5,
+            all_or_nothing=True)
+    cold = await kafka.broker.logs.partition(topic, 0)
+    assert cold.next_offset == 0, "partition 0 was written though the request was refused"
+    hot.buffered_bytes = 0
