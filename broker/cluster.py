@@ -102,11 +102,16 @@ class Cluster:
         logs = self._b.logs
         solo = len(live) == 1
         out: dict[str, list[PartitionLeader]] = {}
+        try:
+            index = await logs.lease_index()
+        except Exception as exc:
+            raise errors.translate(exc) from exc
         for topic in topics:
             try:
-                leases = await logs.leases_of(topic.id)
+                leases = index.get(topic.id, {})
                 if len(leases) < topic.partition_count:  # partitions newer than the read
-                    leases = await logs.leases_of(topic.id, max_age_s=0)
+                    index = await logs.lease_index(max_age_s=0)
+                    leases = index.get(topic.id, {})
             except Exception as exc:
                 raise errors.translate(exc) from exc
             # Live as of the read behind the index (the keeper confirms it since).

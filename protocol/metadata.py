@@ -24,15 +24,30 @@ VERSIONS = {3: (0, 12)}
 UNKNOWN_OPERATIONS = -2147483648
 
 
+_REPLICAS: dict[int, list[int]] = {}
+_NO_OFFLINE: list[int] = []
+
+
 async def topic_entry(
     kafka: KafkaListener, ctx: RequestContext, topic: Topic, live: list[Agent],
     with_operations: bool = False, leaders: list[PartitionLeader] | None = None,
 ) -> dict[str, Any]:
-    partitions = []
     if leaders is None:
         leaders = await kafka.broker.cluster.leaders(ctx, topic, live)
+    return entry_of(kafka, ctx, topic, leaders, with_operations)
+
+
+def entry_of(
+    kafka: KafkaListener, ctx: RequestContext, topic: Topic, leaders: list[PartitionLeader],
+    with_operations: bool,
+) -> dict[str, Any]:
+    """A topic's Metadata entry from its leaders (no await: called for every topic)."""
+    partitions = []
     for p in leaders:
-        replicas = [p.leader_id] if p.leader_id >= 0 else []
+        # One list per leader, shared by its partitions (the encoder only reads them).
+        replicas = _REPLICAS.get(p.leader_id)
+        if replicas is None:
+            replicas = _REPLICAS[p.leader_id] = [p.leader_id] if p.leader_id >= 0 else []
         partitions.append({
             "error_code": 0 if p.leader_id >= 0 else ErrorCode.leader_not_available,
             "partition_index": p.partition,
@@ -40,7 +55,7 @@ async def topic_entry(
             "leader_epoch": p.leader_epoch,
             "replica_nodes": replicas,
             "isr_nodes": replicas,
-            "offline_replicas": [],
+            "offline_replicas": _NO_OFFLINE,
         })
     return {
         "error_code": 0,
@@ -69,7 +84,7 @@ async def handle(kafka: KafkaListener, request: Request, conn: Connection) -> di
         listed = await b.topics.list_topics(ctx)
         leaders = await b.cluster.leaders_of(ctx, listed, live)
         for topic in listed:
-            topics.append(await topic_entry(kafka, ctx, topic, live, ops, leaders[topic.id]))
+            topics.append(entry_of(kafka, ctx, topic, leaders[topic.id], ops))
     else:
         for wanted in requested:
             name = wanted.name

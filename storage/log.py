@@ -285,12 +285,16 @@ class LogManager:
         """A topic's partitions' (leader, epoch, lease expiry), at most `max_age_s` old: the
         lease keeper's last read of every partition, else one bulk read (shared by the
         requests that ask meanwhile) — never a query per topic."""
+        return (await self.lease_index(max_age_s)).get(topic_id, {})
+
+    async def lease_index(self, max_age_s: float = 1.0) -> dict[TopicId, dict[int, Lease]]:
+        """Every topic's partitions' leases, as `leases_of` (one await for many topics)."""
         snap = self.leases
         if snap is None or time.monotonic() - snap[0] > max_age_s:
             if self._leases_read is None or self._leases_read.done():
                 self._leases_read = asyncio.create_task(self._read_leases())
             snap = await asyncio.shield(self._leases_read)
-        return snap[1].get(topic_id, {})
+        return snap[1]
 
     async def _read_leases(self) -> tuple[float, dict[TopicId, dict[int, Lease]]]:
         at = time.monotonic()
