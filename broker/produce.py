@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -36,6 +36,7 @@ log = structlog.get_logger("streamhouse.produce")
 
 # How long a producer is asked to hold off when the write buffer is full (the store is behind).
 BACKPRESSURE_THROTTLE_MS = 500
+_LATENCY: dict[int, Any] = {}  # the producer latency histogram's child per acks
 # Record sets this agent may have in flight to one other agent (forwarded for REST, which
 # does not know the leaders): past that the leader is slow, and waiting on it would hold
 # this agent's own requests behind it. The next is refused at once with the retriable
@@ -173,7 +174,10 @@ class Produce:
                                      await quotas.charge(ctx, "producer_byte_rate", taken))
         if acks != 0:
             await _wait(result, timeout_s)
-        _metrics.PRODUCER_LATENCY.labels(str(acks)).observe(time.perf_counter() - started)
+        latency = _LATENCY.get(acks)
+        if latency is None:
+            latency = _LATENCY[acks] = _metrics.PRODUCER_LATENCY.labels(str(acks))
+        latency.observe(time.perf_counter() - started)
         return result
 
     async def topic_for(self, ctx: RequestContext, name: str) -> Topic:
