@@ -16,6 +16,7 @@ bounded, and past its limit appends are refused (backpressure).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -47,6 +48,12 @@ log = structlog.get_logger("streamhouse.flush")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlushPolicy:
     max_flushes_per_second: float = 10.0
+    # Faster than this only while at least `early_flush_bytes` wait: a light load keeps the
+    # base cadence (each flush adds a chunk per partition it covers, kept in the partition's
+    # index for as long as the data is retained), a heavy one flushes as often as the cap
+    # lets it and its acks=all answers come sooner.
+    base_flushes_per_second: float = 10.0
+    early_flush_bytes: int = 1024 * 1024
     max_buffer_bytes: int = 256 * 1024 * 1024
     max_in_flight: int = 4
     # At most this many objects (PUTs) per flush; the smaller tenants of a flush that holds
@@ -97,6 +104,7 @@ class FlushBuffer:
         self._in_flight_bytes = 0
         self._org_bytes: dict[str, int] = {}  # buffered (pending and in flight) per tenant
         self._has_data = asyncio.Event()
+        self._enough = asyncio.Event()  # early_flush_bytes are pending
         self._slots = asyncio.Semaphore(policy.max_in_flight)
         self._last_job: _Job | None = None
         self._jobs: set[asyncio.Task[None]] = set()
@@ -117,6 +125,8 @@ class FlushBuffer:
         self._org_bytes[org] = self._org_bytes.get(org, 0) + len(batch.data)
         batch.log.buffered_bytes += len(batch.data)
         self._has_data.set()
+        if self._pending_bytes >= self.policy.early_flush_bytes:
+            self._enough.set()
 
     def purge(self, plog: PartitionLog) -> list[PendingBatch]:
         """Take out the batches of a partition view that stopped leading before their flush
@@ -203,12 +213,18 @@ class FlushBuffer:
             await asyncio.shield(self._last_job.committed)
 
     async def _run(self) -> None:
-        interval = 1.0 / self.policy.max_flushes_per_second
+        fastest = 1.0 / self.policy.max_flushes_per_second
+        cadence = max(fastest, 1.0 / self.policy.base_flushes_per_second)
         while True:
             await self._has_data.wait()
-            wait = self._last_start + interval - time.monotonic()
+            wait = self._last_start + fastest - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+            rest = self._last_start + cadence - time.monotonic()
+            if rest > 0 and self._pending_bytes < self.policy.early_flush_bytes:
+                self._enough.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._enough.wait(), rest)
             await self._slots.acquire()
             if not self._pending:
                 self._slots.release()
@@ -217,6 +233,7 @@ class FlushBuffer:
             self._start_job()
 
     def _start_job(self) -> None:
+        self._enough.clear()
         batches, self._pending = self._pending, []
         self._in_flight_bytes += self._pending_bytes
         self._pending_bytes = 0

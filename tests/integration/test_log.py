@@ -417,3 +417,20 @@ async def test_the_lease_keeper_reads_every_lease_only_when_something_changed(tm
         await keeper.step()
         assert keeper.full_reads == 4
         assert not plog.is_leader
+
+
+async def test_flushes_come_at_the_base_cadence_unless_enough_bytes_wait(tmp_path):
+    """Below `early_flush_bytes` a flush waits out the base cadence (a chunk per partition
+    per flush is index memory for as long as the data is kept); with that much waiting it
+    goes as soon as the cap allows, so a heavy acks=all load is answered sooner."""
+    async with memory_log(tmp_path, partitions=1, max_flushes_per_second=50,
+                          base_flushes_per_second=0.5, early_flush_bytes=100_000) as m:
+        plog, logs = m.plogs[0], m.logs
+        await logs.append(plog, batch(1), acks=-1).durable  # the first flush: nothing before
+        small = logs.append(plog, batch(1), acks=-1)
+        await asyncio.sleep(0.5)
+        assert not small.durable.done(), "a light load flushed before the base cadence"
+        big = build_batch([(None, b"x" * 120_000, [], 1)])
+        heavy = logs.append(plog, big, acks=-1)
+        await asyncio.wait_for(heavy.durable, 1.0)  # well before the 2 s cadence
+        assert small.durable.done()  # it went with it
