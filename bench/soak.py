@@ -141,16 +141,20 @@ class Load:
 
     def _churn(self) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
-        p = Producer({"bootstrap.servers": self.bootstrap, "acks": "all"})
         i = 0
         while not self.stop.wait(self.churn):
             name = f"churn-{i}"
             i += 1
             try:
                 admin.create_topics([NewTopic(name, 3)])[name].result(30)
+                # A producer of its own, gone before the delete: a producer that still
+                # knows the topic asks for its metadata and so creates it again (topic
+                # auto-creation, as with Kafka), and the churn would leave topics behind.
+                p = Producer({"bootstrap.servers": self.bootstrap, "acks": "all"})
                 for k in range(300):
                     p.produce(name, b"c" * RECORD, partition=k % 3)
                 p.flush(30)
+                del p
                 admin.delete_topics([name])[name].result(30)
                 self.churned += 1
             except Exception:
