@@ -4,6 +4,8 @@ organization, and a running total kept beside it for the usage API."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge
 
 QUOTA_THROTTLE_SECONDS = Counter(
@@ -27,7 +29,17 @@ ORG_STORAGE = Gauge(
     "Bytes an organization stores (the catalogue's count, the same on every agent)", ["org"])
 
 _children: dict[tuple[str, str], tuple[Counter, list[int]]] = {}
-_requests: dict[str, Counter] = {}
+_labelled: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: Any, *values: str) -> Any:
+    """`metric.labels(*values)`, looked up once: on a per-request path `labels()` costs
+    more than the increment or observation it is for."""
+    key = (id(metric), values)
+    child = _labelled.get(key)
+    if child is None:
+        child = _labelled[key] = metric.labels(*values)
+    return child
 
 
 def _count(org_id: str, direction: str, n: int) -> None:
@@ -53,10 +65,7 @@ def org_totals(org_id: str) -> tuple[int, int]:
 
 
 def request(org_id: str) -> None:
-    child = _requests.get(org_id)
-    if child is None:
-        child = _requests[org_id] = ORG_REQUESTS.labels(org_id)
-    child.inc()
+    labelled(ORG_REQUESTS, org_id).inc()
 
 
 def connections(org_id: str, n: int) -> None:

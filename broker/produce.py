@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -36,7 +36,6 @@ log = structlog.get_logger("streamhouse.produce")
 
 # How long a producer is asked to hold off when the write buffer is full (the store is behind).
 BACKPRESSURE_THROTTLE_MS = 500
-_LATENCY: dict[int, Any] = {}  # the producer latency histogram's child per acks
 # Record sets this agent may have in flight to one other agent (forwarded for REST, which
 # does not know the leaders): past that the leader is slow, and waiting on it would hold
 # this agent's own requests behind it. The next is refused at once with the retriable
@@ -174,10 +173,8 @@ class Produce:
                                      await quotas.charge(ctx, "producer_byte_rate", taken))
         if acks != 0:
             await _wait(result, timeout_s)
-        latency = _LATENCY.get(acks)
-        if latency is None:
-            latency = _LATENCY[acks] = _metrics.PRODUCER_LATENCY.labels(str(acks))
-        latency.observe(time.perf_counter() - started)
+        metrics.labelled(_metrics.PRODUCER_LATENCY, str(acks)).observe(
+            time.perf_counter() - started)
         return result
 
     async def topic_for(self, ctx: RequestContext, name: str) -> Topic:

@@ -41,9 +41,6 @@ class Endpoint:
     ssl: ssl.SSLContext | None = None
 
 
-# Per API: its request counter and latency histogram children.
-_children: dict[str, tuple[Any, Any]] = {}
-
 class KafkaListener:
     """Accepts Kafka connections and dispatches their requests to the API modules, which
     call the broker's operations (`broker/`). It holds no rule of its own."""
@@ -122,13 +119,9 @@ class KafkaListener:
                     body = build(response_class(request.api_key, request.api_version), body)
         except Exception as exc:
             body = self._failed(request, conn, exc)
-        children = _children.get(name)
-        if children is None:  # labels() costs more than inc and observe together
-            children = _children[name] = (metrics.REQUESTS.labels(name),
-                                          metrics.REQUEST_LATENCY.labels(name))
-        children[0].inc()
+        org_metrics.labelled(metrics.REQUESTS, name).inc()
         org_metrics.request(conn.org_id)
-        children[1].observe(time.perf_counter() - started)
+        org_metrics.labelled(metrics.REQUEST_LATENCY, name).observe(time.perf_counter() - started)
         if raw is not None:
             return raw
         if body is None:

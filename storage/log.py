@@ -281,14 +281,10 @@ class LogManager:
         if self.leases is not None:
             self.leases = (at, self.leases[1])
 
-    async def leases_of(self, topic_id: TopicId, max_age_s: float = 1.0) -> dict[int, Lease]:
-        """A topic's partitions' (leader, epoch, lease expiry), at most `max_age_s` old: the
-        lease keeper's last read of every partition, else one bulk read (shared by the
-        requests that ask meanwhile) — never a query per topic."""
-        return (await self.lease_index(max_age_s)).get(topic_id, {})
-
     async def lease_index(self, max_age_s: float = 1.0) -> dict[TopicId, dict[int, Lease]]:
-        """Every topic's partitions' leases, as `leases_of` (one await for many topics)."""
+        """Every topic's partitions' (leader, epoch, lease expiry), at most `max_age_s` old:
+        the lease keeper's last read of every partition, else one bulk read (shared by the
+        requests that ask meanwhile) — never a query per topic."""
         snap = self.leases
         if snap is None or time.monotonic() - snap[0] > max_age_s:
             if self._leases_read is None or self._leases_read.done():
