@@ -769,16 +769,49 @@ class Catalogue:
             )
 
     async def list_chunks(
-        self, topic_id: TopicId, partition: int, from_offset: int = 0
+        self, topic_id: TopicId, partition: int, from_offset: int = 0, *,
+        limit: int | None = None, newest: bool = False,
     ) -> list[Chunk]:
+        """The chunks holding `from_offset` or later, by offset: the first `limit` of them, or
+        with `newest` the last `limit`. The chunk holding `from_offset` is found by the key
+        (the greatest base offset at or below it), not by scanning the partition's older rows."""
+        order = "DESC" if newest else ""
         rows = await self.driver.fetch(
             f"SELECT {_CHUNK_COLS} FROM chunks WHERE topic_id = $1 AND partition = $2"
-            " AND last_offset >= $3 ORDER BY base_offset",
+            " AND base_offset >= COALESCE((SELECT MAX(base_offset) FROM chunks"
+            " WHERE topic_id = $1 AND partition = $2 AND base_offset <= $3), 0)"
+            f" AND last_offset >= $3 ORDER BY base_offset {order}"
+            + (" LIMIT $4" if limit is not None else ""),
             topic_id,
             partition,
             from_offset,
+            *([limit] if limit is not None else []),
+        )
+        chunks = [_chunk(r) for r in rows]
+        return chunks[::-1] if newest else chunks
+
+    async def chunks_reaching(
+        self, topic_id: TopicId, partition: int, timestamp: int, from_offset: int, limit: int
+    ) -> list[Chunk]:
+        """The first `limit` chunks at or after `from_offset` holding a timestamp >= `timestamp`."""
+        rows = await self.driver.fetch(
+            f"SELECT {_CHUNK_COLS} FROM chunks WHERE topic_id = $1 AND partition = $2"
+            " AND last_offset >= $3 AND max_timestamp >= $4 ORDER BY base_offset LIMIT $5",
+            topic_id, partition, from_offset, timestamp, limit,
         )
         return [_chunk(r) for r in rows]
+
+    async def latest_chunk_by_time(
+        self, topic_id: TopicId, partition: int, from_offset: int, below_offset: int
+    ) -> Chunk | None:
+        """The first chunk holding the greatest timestamp among offsets [from, below)."""
+        row = await self.driver.fetchrow(
+            f"SELECT {_CHUNK_COLS} FROM chunks WHERE topic_id = $1 AND partition = $2"
+            " AND last_offset >= $3 AND base_offset < $4"
+            " ORDER BY max_timestamp DESC, base_offset LIMIT 1",
+            topic_id, partition, from_offset, below_offset,
+        )
+        return None if row is None else _chunk(row)
 
     async def truncate_before(
         self, topic_id: TopicId, partition: int, new_log_start: int

@@ -48,10 +48,10 @@ log = structlog.get_logger("streamhouse.flush")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlushPolicy:
     max_flushes_per_second: float = 10.0
-    # Faster than this only while at least `early_flush_bytes` wait: a light load keeps the
-    # base cadence (each flush adds a chunk per partition it covers, kept in the partition's
-    # index for as long as the data is retained), a heavy one flushes as often as the cap
-    # lets it and its acks=all answers come sooner.
+    # Faster than this only while an acks=all batch waits for its flush, or at least
+    # `early_flush_bytes` wait: batches already answered (acks=0/1) keep the base cadence
+    # (each flush is a chunk row per partition it covers in the catalogue), while a
+    # producer waiting on a flush is answered as soon as the cap lets it.
     base_flushes_per_second: float = 10.0
     early_flush_bytes: int = 1024 * 1024
     max_buffer_bytes: int = 256 * 1024 * 1024
@@ -104,7 +104,7 @@ class FlushBuffer:
         self._in_flight_bytes = 0
         self._org_bytes: dict[str, int] = {}  # buffered (pending and in flight) per tenant
         self._has_data = asyncio.Event()
-        self._enough = asyncio.Event()  # early_flush_bytes are pending
+        self._enough = asyncio.Event()  # an acks=all batch or early_flush_bytes are pending
         self._slots = asyncio.Semaphore(policy.max_in_flight)
         self._last_job: _Job | None = None
         self._jobs: set[asyncio.Task[None]] = set()
@@ -125,7 +125,7 @@ class FlushBuffer:
         self._org_bytes[org] = self._org_bytes.get(org, 0) + len(batch.data)
         batch.log.buffered_bytes += len(batch.data)
         self._has_data.set()
-        if self._pending_bytes >= self.policy.early_flush_bytes:
+        if not batch.acked_early or self._pending_bytes >= self.policy.early_flush_bytes:
             self._enough.set()
 
     def purge(self, plog: PartitionLog) -> list[PendingBatch]:

@@ -9,10 +9,12 @@ records one by one except `offset_for_timestamp` inside a single batch.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,9 @@ class LogManager:
         # (by topic id: names are per organization)
         self.forward: Callable[[TopicId, int, bytes], Awaitable[None]] | None = None
         self._gets: dict[tuple[str, int], asyncio.Task[bytes]] = {}
+        # Pages of the catalogue's chunk index for reads older than a partition's in-memory
+        # index (a consumer far behind): the last page read per partition, a few in all.
+        self._pages: OrderedDict[tuple[TopicId, int], list[Chunk]] = OrderedDict()
         # The catalogue's topics version as last seen: when it moves, the topic cache is
         # reloaded in bulk (a change made through another agent shows here within a poll).
         self._topics_version: int | None = None
@@ -302,6 +307,8 @@ class LogManager:
         self._topics.pop((topic.org_id, topic.name), None)
         for key in [k for k in self._logs if k[0] == topic.id]:
             del self._logs[key]
+        for key in [k for k in self._pages if k[0] == topic.id]:
+            del self._pages[key]
         # Nothing kept for a deleted topic, its metric series neither.
         for counter in (metrics.PRODUCE_RECORDS, metrics.PRODUCE_BYTES, metrics.FETCH_BYTES,
                         metrics.FETCH_RECORDS):
@@ -371,7 +378,11 @@ class LogManager:
             state = await self.catalogue.get_partition(topic.id, partition)
         if state is None:
             raise UnknownPartition(f"{topic.name} has no partition {partition}")
-        chunks = await self.catalogue.list_chunks(topic.id, partition, state.log_start_offset)
+        # The newest chunks only: a long log's older index stays in the catalogue.
+        chunks = await self.catalogue.list_chunks(
+            topic.id, partition, state.log_start_offset, limit=PartitionLog.INDEX_CHUNKS,
+            newest=True,
+        )
         producers = await self.catalogue.load_producer_states(topic.id, partition)
         plog = self._install(topic, state, is_leader=is_leader, chunks=chunks, producers=producers)
         log.info(
@@ -423,6 +434,9 @@ class LogManager:
             high_watermark=state.high_watermark,
             log_start_offset=state.log_start_offset,
             chunks=chunks,
+            trimmed=len(chunks) >= PartitionLog.INDEX_CHUNKS
+            and chunks[0].base_offset > state.log_start_offset,
+            size_bytes=state.size_bytes,
         )
         plog.last_append_at = state.last_append_at
         for ps in producers:
@@ -690,9 +704,17 @@ class LogManager:
             plog.drop_chunks_before(state.log_start_offset)
         if state.high_watermark > plog.high_watermark:
             start = plog.chunks[-1].last_offset + 1 if plog.chunks else state.log_start_offset
-            for chunk in await self.catalogue.list_chunks(plog.topic_id, plog.partition, start):
-                plog.add_chunk(chunk)
+            cap = PartitionLog.INDEX_CHUNKS
+            new = await self.catalogue.list_chunks(
+                plog.topic_id, plog.partition, start, limit=cap, newest=True
+            )
+            if len(new) >= cap and new[0].base_offset > start:
+                plog.replace_chunks(new, trimmed=True)  # more came than the index keeps
+            else:
+                for chunk in new:
+                    plog.add_chunk(chunk, count=False)
             plog.advance(state.high_watermark)
+        plog.size_bytes = state.size_bytes
         plog.leader_epoch = state.leader_epoch
 
     async def read(
@@ -711,12 +733,12 @@ class LogManager:
             return ReadResult(
                 records=b"", high_watermark=hw, log_start_offset=plog.log_start_offset
             )
-        i = plog.chunk_for(offset)
+        chunks, i = await self._locate(plog, offset)
         parts: list[bytes] = []
         total = 0
         count = 0  # records served: from the chunk index, or the headers scanned anyway
-        while i is not None and i < len(plog.chunks):
-            chunk = plog.chunks[i]
+        while i is not None and i < len(chunks):
+            chunk = chunks[i]
             if chunk.base_offset >= hw:
                 break
             data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
@@ -749,7 +771,7 @@ class LogManager:
                 break
             i += 1
         if i is not None:
-            self._read_ahead(plog, i)
+            self._read_ahead(chunks, i)
         records = b"".join(parts)
         counters = plog.counters or _counters(plog)
         counters[2].inc(len(records))
@@ -757,6 +779,65 @@ class LogManager:
         return ReadResult(
             records=records, high_watermark=hw, log_start_offset=plog.log_start_offset
         )
+
+    async def _locate(
+        self, plog: PartitionLog, offset: int
+    ) -> tuple[Sequence[Chunk], int | None]:
+        """The chunks around `offset`, and the index among them of the one holding it (or of
+        the first after it): the partition's in-memory index, or for an offset older than
+        that, a page of the catalogue's."""
+        if plog.covers(offset):
+            return plog.chunks, plog.chunk_for(offset)
+        page = self._pages.get(plog.key)
+        if page is not None and page[0].base_offset <= offset <= page[-1].last_offset:
+            self._pages.move_to_end(plog.key)
+            i = bisect.bisect_right(page, offset, key=_base_offset) - 1
+            return page, i if page[i].last_offset >= offset else i + 1
+        page = await self.catalogue.list_chunks(
+            plog.topic_id, plog.partition, offset, limit=PAGE_CHUNKS
+        )
+        if not page:
+            return plog.chunks, plog.chunk_for(offset)
+        self._pages[plog.key] = page
+        self._pages.move_to_end(plog.key)
+        while len(self._pages) > PAGES_KEPT:
+            self._pages.popitem(last=False)
+        return page, 0
+
+    async def _oldest_first(self, plog: PartitionLog) -> AsyncGenerator[Chunk, None]:
+        """The partition's chunks from its log start, oldest first: pages of the catalogue's
+        index while older than the in-memory index, then the in-memory index."""
+        offset = plog.log_start_offset
+        while not plog.covers(offset):
+            page = await self.catalogue.list_chunks(
+                plog.topic_id, plog.partition, offset, limit=PAGE_CHUNKS
+            )
+            if not page:
+                return
+            for chunk in page:
+                yield chunk
+            offset = page[-1].last_offset + 1
+        for chunk in list(plog.chunks):
+            if chunk.last_offset >= offset:
+                yield chunk
+
+    async def _reaching(self, plog: PartitionLog, timestamp: int) -> AsyncIterator[Chunk]:
+        """The partition's chunks holding a timestamp >= `timestamp`, oldest first."""
+        if not plog.trimmed:
+            for chunk in list(plog.chunks):
+                if chunk.max_timestamp >= timestamp:
+                    yield chunk
+            return
+        offset = plog.log_start_offset
+        while True:
+            page = await self.catalogue.chunks_reaching(
+                plog.topic_id, plog.partition, timestamp, offset, TIME_PAGE_CHUNKS
+            )
+            for chunk in page:
+                yield chunk
+            if len(page) < TIME_PAGE_CHUNKS:
+                return
+            offset = page[-1].last_offset + 1
 
     async def _chunk_bytes(self, object_key: str, start: int, length: int) -> bytes:
         key = (object_key, start)
@@ -778,9 +859,9 @@ class LogManager:
         self.cache.lru.put((object_key, start), data)
         return data
 
-    def _read_ahead(self, plog: PartitionLog, index: int) -> None:
+    def _read_ahead(self, chunks: Sequence[Chunk], index: int) -> None:
         """Start GETs of the chunks after `index`, so a consumer catching up does not wait on each."""
-        for chunk in plog.chunks[index + 1 : index + 1 + READ_AHEAD_CHUNKS]:
+        for chunk in chunks[index + 1 : index + 1 + READ_AHEAD_CHUNKS]:
             key = (chunk.object_key, chunk.byte_start)
             if key in self._gets or self.cache.recent.get(key) or self.cache.lru.get(key):
                 continue
@@ -808,9 +889,9 @@ class LogManager:
 
     async def offset_for_timestamp(self, plog: PartitionLog, timestamp: int) -> tuple[int, int]:
         """(offset, timestamp) of the first record whose timestamp is >= `timestamp`, or (-1, -1)."""
-        for chunk in list(plog.chunks):
-            if chunk.max_timestamp < timestamp or chunk.base_offset >= plog.high_watermark:
-                continue
+        async for chunk in self._reaching(plog, timestamp):
+            if chunk.base_offset >= plog.high_watermark:
+                break
             data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
             for h in scan_headers(data):
                 if h.max_timestamp < timestamp:
@@ -822,7 +903,11 @@ class LogManager:
 
     async def offset_for_max_timestamp(self, plog: PartitionLog) -> tuple[int, int]:
         best = None
-        for chunk in plog.chunks:
+        if plog.trimmed:
+            best = await self.catalogue.latest_chunk_by_time(
+                plog.topic_id, plog.partition, plog.log_start_offset, plog.high_watermark
+            )
+        for chunk in [] if plog.trimmed else plog.chunks:
             if chunk.base_offset < plog.high_watermark and (
                 best is None or chunk.max_timestamp > best.max_timestamp
             ):
@@ -856,28 +941,35 @@ class LogManager:
             s = plog.settings
             new_start = plog.log_start_offset
             size = plog.size_bytes
-            for chunk in plog.chunks:
-                by_time = s.retention_ms >= 0 and chunk.max_timestamp < now - s.retention_ms
-                by_size = s.retention_bytes >= 0 and size - chunk.byte_length >= s.retention_bytes
-                if not (by_time or by_size) or chunk.last_offset >= plog.high_watermark:
-                    break
-                new_start = chunk.last_offset + 1
-                size -= chunk.byte_length
+            dropped = freed = 0
+            async with contextlib.aclosing(self._oldest_first(plog)) as chunks:
+                async for chunk in chunks:
+                    by_time = s.retention_ms >= 0 and chunk.max_timestamp < now - s.retention_ms
+                    by_size = (s.retention_bytes >= 0
+                               and size - chunk.byte_length >= s.retention_bytes)
+                    if not (by_time or by_size) or chunk.last_offset >= plog.high_watermark:
+                        break
+                    new_start = chunk.last_offset + 1
+                    size -= chunk.byte_length
+                    freed += chunk.byte_length
+                    dropped += 1
             if new_start <= plog.log_start_offset:
                 continue
             orphaned = await self.catalogue.truncate_before(
                 plog.topic_id, plog.partition, new_start
             )
-            dropped = plog.drop_chunks_before(new_start)
-            removed += len(dropped)
-            metrics.RETENTION_DELETED.inc(len(dropped))
+            plog.drop_chunks_before(new_start)
+            plog.size_bytes = max(0, plog.size_bytes - freed)
+            self._pages.pop(plog.key, None)
+            removed += dropped
+            metrics.RETENTION_DELETED.inc(dropped)
             await self.delete_objects(orphaned)
             log.info(
                 "retention",
                 topic=plog.topic_name,
                 partition=plog.partition,
                 log_start_offset=new_start,
-                chunks=len(dropped),
+                chunks=dropped,
             )
         return removed
 
@@ -902,10 +994,10 @@ class LogManager:
         """
         if entry.base_offset >= plog.high_watermark or entry.base_offset < plog.log_start_offset:
             return False
-        i = plog.chunk_for(entry.base_offset)
-        if i is None:
+        chunks, i = await self._locate(plog, entry.base_offset)
+        if i is None or i >= len(chunks):
             return False
-        chunk = plog.chunks[i]
+        chunk = chunks[i]
         data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
         for h in scan_headers(data):
             if h.base_offset == entry.base_offset:
@@ -973,6 +1065,13 @@ class LogManager:
 
 
 READ_AHEAD_CHUNKS = 2
+PAGE_CHUNKS = 256  # chunks read from the catalogue's index at a time, below the in-memory one
+PAGES_KEPT = 64  # such pages kept (the last one per partition), in all
+TIME_PAGE_CHUNKS = 16  # chunks read at a time when looking for a timestamp
+
+
+def _base_offset(chunk: Chunk) -> int:
+    return chunk.base_offset
 
 
 def _counters(plog: PartitionLog) -> tuple[Any, Any, Any, Any]:

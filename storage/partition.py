@@ -39,11 +39,16 @@ class PendingBatch:
 
 
 class PartitionLog:
+    # The chunk index in memory holds at most this many of the newest chunks (one a flush):
+    # past it the older half goes, and reads below it page the catalogue's index instead.
+    # Without a bound a busy partition's index grew for as long as retention kept data.
+    INDEX_CHUNKS = 512
+
     # Slots: an agent holds one per partition it opened (100,000 idle ones are memory).
     __slots__ = (
         "topic_id", "topic_name", "org_id", "partition", "settings", "leader_epoch",
         "is_leader", "next_offset", "high_watermark", "log_start_offset", "chunks", "_bases",
-        "producers", "size_bytes", "buffered_bytes", "counters", "last_append_at",
+        "trimmed", "producers", "size_bytes", "buffered_bytes", "counters", "last_append_at",
         "_hw_changed", "refreshed_at",
     )
 
@@ -60,6 +65,8 @@ class PartitionLog:
         high_watermark: int,
         log_start_offset: int,
         chunks: list[Chunk],
+        trimmed: bool = False,
+        size_bytes: int = 0,
     ) -> None:
         self.topic_id = topic_id
         self.topic_name = topic_name
@@ -73,8 +80,10 @@ class PartitionLog:
         self.log_start_offset = log_start_offset
         self.chunks: list[Chunk] = []
         self._bases: list[int] = []
+        # Whether the catalogue holds chunks older than the first one in memory.
+        self.trimmed = trimmed
         self.producers = ProducerStateTable()
-        self.size_bytes = 0
+        self.size_bytes = size_bytes  # of the whole log, not only the chunks in memory
         self.buffered_bytes = 0  # in the write buffer: pending or being flushed
         # Its children of the per-topic counters (records, bytes appended; records, bytes
         # served), looked up once: `labels()` costs more than the rest of an append's metrics.
@@ -83,7 +92,7 @@ class PartitionLog:
         self._hw_changed: asyncio.Future[None] | None = None
         self.refreshed_at = 0.0  # when a follower view last read the catalogue
         for chunk in chunks:
-            self.add_chunk(chunk)
+            self.add_chunk(chunk, count=False)
 
     @property
     def key(self) -> tuple[TopicId, int]:
@@ -91,12 +100,30 @@ class PartitionLog:
 
     # -- chunk index -------------------------------------------------------------
 
-    def add_chunk(self, chunk: Chunk) -> None:
+    def add_chunk(self, chunk: Chunk, *, count: bool = True) -> None:
         if self._bases and chunk.base_offset <= self._bases[-1]:
             return  # already known (index reload racing a commit)
         self.chunks.append(chunk)
         self._bases.append(chunk.base_offset)
-        self.size_bytes += chunk.byte_length
+        if count:
+            self.size_bytes += chunk.byte_length
+        if len(self.chunks) > self.INDEX_CHUNKS:
+            keep = self.INDEX_CHUNKS // 2
+            del self.chunks[:-keep]
+            del self._bases[:-keep]
+            self.trimmed = True
+
+    def replace_chunks(self, chunks: list[Chunk], *, trimmed: bool) -> None:
+        """Start the in-memory index again from `chunks` (a follower view far behind)."""
+        self.chunks = []
+        self._bases = []
+        self.trimmed = trimmed
+        for chunk in chunks[-self.INDEX_CHUNKS:]:
+            self.add_chunk(chunk, count=False)
+
+    def covers(self, offset: int) -> bool:
+        """Whether the in-memory index answers for `offset` (no older chunk is left out)."""
+        return not self.trimmed or (bool(self._bases) and offset >= self._bases[0])
 
     def chunk_for(self, offset: int) -> int | None:
         """Index of the chunk holding `offset`, or of the first chunk after it (gaps)."""
@@ -107,16 +134,20 @@ class PartitionLog:
             return i + 1
         return None
 
-    def drop_chunks_before(self, offset: int) -> list[Chunk]:
+    def drop_chunks_before(self, offset: int) -> int:
+        """Forget the chunks wholly below `offset` (retention): returns how many were in memory.
+
+        The caller sets `size_bytes`: only it knows the sizes of the chunks not in memory.
+        """
         i = 0
         while i < len(self.chunks) and self.chunks[i].last_offset < offset:
             i += 1
-        dropped = self.chunks[:i]
         del self.chunks[:i]
         del self._bases[:i]
-        self.size_bytes -= sum(c.byte_length for c in dropped)
         self.log_start_offset = max(self.log_start_offset, offset)
-        return dropped
+        if self.trimmed and (not self._bases or self._bases[0] <= self.log_start_offset):
+            self.trimmed = False
+        return i
 
     # -- high watermark ------------------------------------------------------------
 

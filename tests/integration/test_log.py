@@ -419,18 +419,90 @@ async def test_the_lease_keeper_reads_every_lease_only_when_something_changed(tm
         assert not plog.is_leader
 
 
-async def test_flushes_come_at_the_base_cadence_unless_enough_bytes_wait(tmp_path):
-    """Below `early_flush_bytes` a flush waits out the base cadence (a chunk per partition
-    per flush is index memory for as long as the data is kept); with that much waiting it
-    goes as soon as the cap allows, so a heavy acks=all load is answered sooner."""
+async def test_flushes_come_at_the_base_cadence_unless_a_producer_waits(tmp_path):
+    """Batches already answered (acks=1) wait out the base cadence; an acks=all batch, or
+    `early_flush_bytes` waiting, flushes as soon as the cap allows."""
     async with memory_log(tmp_path, partitions=1, max_flushes_per_second=50,
                           base_flushes_per_second=0.5, early_flush_bytes=100_000) as m:
         plog, logs = m.plogs[0], m.logs
         await logs.append(plog, batch(1), acks=-1).durable  # the first flush: nothing before
-        small = logs.append(plog, batch(1), acks=-1)
+        answered = logs.append(plog, batch(1), acks=1)
         await asyncio.sleep(0.5)
-        assert not small.durable.done(), "a light load flushed before the base cadence"
+        assert not answered.durable.done(), "acks=1 alone flushed before the base cadence"
+        waiting = logs.append(plog, batch(1), acks=-1)
+        await asyncio.wait_for(waiting.durable, 1.0)  # well before the 2 s cadence
+        assert answered.durable.done()  # it went with it
+        await asyncio.sleep(0.1)
+        answered = logs.append(plog, batch(1), acks=1)
         big = build_batch([(None, b"x" * 120_000, [], 1)])
-        heavy = logs.append(plog, big, acks=-1)
-        await asyncio.wait_for(heavy.durable, 1.0)  # well before the 2 s cadence
-        assert small.durable.done()  # it went with it
+        heavy = logs.append(plog, big, acks=1)
+        await asyncio.wait_for(heavy.durable, 1.0)  # enough bytes wait
+        assert answered.durable.done()
+
+
+async def read_all(logs: LogManager, plog: PartitionLog, offset: int) -> list[int]:
+    offsets: list[int] = []
+    while offset < plog.high_watermark:
+        got = decode_records((await logs.read(plog, offset, 1 << 20)).records)
+        assert got, f"nothing read at {offset}"
+        offsets += [r.offset for r in got if r.offset >= offset]
+        offset = offsets[-1] + 1
+    return offsets
+
+
+async def test_a_long_log_keeps_only_its_newest_chunks_in_memory(catalogue, tmp_path, monkeypatch):
+    """The in-memory chunk index is bounded; reads, offsets by time, retention, a reopened
+    view and a follower far behind go to the catalogue's index for the older chunks."""
+    monkeypatch.setattr(PartitionLog, "INDEX_CHUNKS", 8)
+    cat = catalogue
+    topic = await cat.create_topic("t", 1)
+    store = ObjectStore.from_url("memory://")
+    logs = await open_log(cat, store, tmp_path)
+    follower = LogManager(catalogue=cat, store=store, agent_id=AgentId("a2"),
+                          options=LogOptions(wal_dir=tmp_path / "wal2"))
+    try:
+        plog = await logs.partition(topic, 0)
+        for i in range(30):  # one flush, so one chunk, each
+            await logs.append(plog, batch(5, i * 5), acks=-1).durable
+        assert plog.trimmed and len(plog.chunks) <= 8 and plog.chunks[0].base_offset > 0
+        assert await read_all(logs, plog, 0) == list(range(150))
+        assert await read_all(logs, plog, 42) == list(range(42, 150))
+        assert await logs.offset_for_timestamp(plog, 1003) == (3, 1003)
+        assert await logs.offset_for_timestamp(plog, 1100) == (100, 1100)
+        assert await logs.offset_for_max_timestamp(plog) == (149, 1149)
+        state = await cat.get_partition(topic.id, 0)
+        assert plog.size_bytes == state.size_bytes
+
+        # A follower view opened now, then left behind by more than its index holds.
+        view = await follower.partition(topic, 0)
+        assert not view.is_leader and view.trimmed and len(view.chunks) <= 8
+        for i in range(30, 50):
+            await logs.append(plog, batch(5, i * 5), acks=-1).durable
+        assert await read_all(follower, view, 140) == list(range(140, 250))
+        assert view.trimmed and len(view.chunks) <= 8
+
+        # Retention walks the catalogue's pages, then the index; the bytes add up.
+        keep = sum(c.byte_length for c in plog.chunks[-3:])
+        logs.update_topic(await cat.set_topic_config(
+            "t", {"retention.bytes": str(keep), "retention.ms": "-1"}
+        ))
+        assert await logs.enforce_retention() == 47
+        assert plog.log_start_offset == 235 and not plog.trimmed
+        assert plog.size_bytes == keep == (await cat.get_partition(topic.id, 0)).size_bytes
+        assert await read_all(logs, plog, 235) == list(range(235, 250))
+        assert len(await cat.list_chunks(topic.id, 0)) == 3
+    finally:
+        await logs.stop()
+
+    # Reopened: only the newest chunks are read back into memory.
+    logs = await open_log(cat, store, tmp_path)
+    try:
+        for i in range(50, 70):
+            await logs.append(await logs.partition(topic, 0), batch(5, i * 5), acks=-1).durable
+        await logs.stop()
+        logs = await open_log(cat, store, tmp_path)
+        plog = await logs.partition(topic, 0)
+        assert plog.trimmed and len(plog.chunks) == 8
+        assert await read_all(logs, plog, 235) == list(range(235, 350))
+    finally:
+        await logs.stop()
