@@ -426,7 +426,8 @@ class FlushBuffer:
                 self.on_fenced(plog)
                 continue
             chunk = by_key[pkey]
-            plog.add_chunk(chunk)
+            if plog.add_chunk(chunk):
+                plog.size_bytes += chunk.byte_length
             plog.last_append_at = int(time.time() * 1000)
             plog.advance(chunk.last_offset + 1)
             for batch in group:

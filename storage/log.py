@@ -14,7 +14,7 @@ import contextlib
 import functools
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -712,7 +712,7 @@ class LogManager:
                 plog.replace_chunks(new, trimmed=True)  # more came than the index keeps
             else:
                 for chunk in new:
-                    plog.add_chunk(chunk, count=False)
+                    plog.add_chunk(chunk)
             plog.advance(state.high_watermark)
         plog.size_bytes = state.size_bytes
         plog.leader_epoch = state.leader_epoch
@@ -733,7 +733,11 @@ class LogManager:
             return ReadResult(
                 records=b"", high_watermark=hw, log_start_offset=plog.log_start_offset
             )
-        chunks, i = await self._locate(plog, offset)
+        if plog.covers(offset):  # nearly always: no await on the way
+            chunks: Sequence[Chunk] = plog.chunks
+            i = plog.chunk_for(offset)
+        else:
+            chunks, i = await self._older(plog, offset)
         parts: list[bytes] = []
         total = 0
         count = 0  # records served: from the chunk index, or the headers scanned anyway
@@ -780,14 +784,12 @@ class LogManager:
             records=records, high_watermark=hw, log_start_offset=plog.log_start_offset
         )
 
-    async def _locate(
+    async def _older(
         self, plog: PartitionLog, offset: int
     ) -> tuple[Sequence[Chunk], int | None]:
-        """The chunks around `offset`, and the index among them of the one holding it (or of
-        the first after it): the partition's in-memory index, or for an offset older than
-        that, a page of the catalogue's."""
-        if plog.covers(offset):
-            return plog.chunks, plog.chunk_for(offset)
+        """For an offset older than the partition's in-memory index: a page of the catalogue's
+        index around it, and the index in that page of the chunk holding it (or of the first
+        after it)."""
         page = self._pages.get(plog.key)
         if page is not None and page[0].base_offset <= offset <= page[-1].last_offset:
             self._pages.move_to_end(plog.key)
@@ -804,40 +806,31 @@ class LogManager:
             self._pages.popitem(last=False)
         return page, 0
 
-    async def _oldest_first(self, plog: PartitionLog) -> AsyncGenerator[Chunk, None]:
-        """The partition's chunks from its log start, oldest first: pages of the catalogue's
-        index while older than the in-memory index, then the in-memory index."""
+    async def _oldest_first(
+        self, plog: PartitionLog, *, reaching: int | None = None
+    ) -> AsyncGenerator[Chunk, None]:
+        """The partition's chunks from its log start, oldest first (with `reaching`, only those
+        holding a timestamp at or above it): pages of the catalogue's index while older than
+        the in-memory index, then the in-memory index."""
         offset = plog.log_start_offset
         while not plog.covers(offset):
-            page = await self.catalogue.list_chunks(
-                plog.topic_id, plog.partition, offset, limit=PAGE_CHUNKS
-            )
-            if not page:
-                return
+            if reaching is None:
+                page = await self.catalogue.list_chunks(
+                    plog.topic_id, plog.partition, offset, limit=PAGE_CHUNKS
+                )
+            else:
+                page = await self.catalogue.chunks_reaching(
+                    plog.topic_id, plog.partition, reaching, offset, PAGE_CHUNKS
+                )
             for chunk in page:
                 yield chunk
-            offset = page[-1].last_offset + 1
+            if page:
+                offset = page[-1].last_offset + 1
+            if len(page) < PAGE_CHUNKS:
+                break  # the catalogue had no more
         for chunk in list(plog.chunks):
-            if chunk.last_offset >= offset:
+            if chunk.last_offset >= offset and (reaching is None or chunk.max_timestamp >= reaching):
                 yield chunk
-
-    async def _reaching(self, plog: PartitionLog, timestamp: int) -> AsyncIterator[Chunk]:
-        """The partition's chunks holding a timestamp >= `timestamp`, oldest first."""
-        if not plog.trimmed:
-            for chunk in list(plog.chunks):
-                if chunk.max_timestamp >= timestamp:
-                    yield chunk
-            return
-        offset = plog.log_start_offset
-        while True:
-            page = await self.catalogue.chunks_reaching(
-                plog.topic_id, plog.partition, timestamp, offset, TIME_PAGE_CHUNKS
-            )
-            for chunk in page:
-                yield chunk
-            if len(page) < TIME_PAGE_CHUNKS:
-                return
-            offset = page[-1].last_offset + 1
 
     async def _chunk_bytes(self, object_key: str, start: int, length: int) -> bytes:
         key = (object_key, start)
@@ -889,29 +882,33 @@ class LogManager:
 
     async def offset_for_timestamp(self, plog: PartitionLog, timestamp: int) -> tuple[int, int]:
         """(offset, timestamp) of the first record whose timestamp is >= `timestamp`, or (-1, -1)."""
-        async for chunk in self._reaching(plog, timestamp):
-            if chunk.base_offset >= plog.high_watermark:
-                break
-            data = await self._chunk_bytes(chunk.object_key, chunk.byte_start, chunk.byte_length)
-            for h in scan_headers(data):
-                if h.max_timestamp < timestamp:
-                    continue
-                for rec in decode_records(data[h.position : h.position + h.size]):
-                    if rec.timestamp >= timestamp and rec.offset >= plog.log_start_offset:
-                        return rec.offset, rec.timestamp
+        async with contextlib.aclosing(self._oldest_first(plog, reaching=timestamp)) as chunks:
+            async for chunk in chunks:
+                if chunk.base_offset >= plog.high_watermark:
+                    break
+                data = await self._chunk_bytes(
+                    chunk.object_key, chunk.byte_start, chunk.byte_length
+                )
+                for h in scan_headers(data):
+                    if h.max_timestamp < timestamp:
+                        continue
+                    for rec in decode_records(data[h.position : h.position + h.size]):
+                        if rec.timestamp >= timestamp and rec.offset >= plog.log_start_offset:
+                            return rec.offset, rec.timestamp
         return -1, -1
 
     async def offset_for_max_timestamp(self, plog: PartitionLog) -> tuple[int, int]:
         best = None
-        if plog.trimmed:
+        if plog.trimmed:  # the greatest timestamp may be in a chunk no longer in memory
             best = await self.catalogue.latest_chunk_by_time(
                 plog.topic_id, plog.partition, plog.log_start_offset, plog.high_watermark
             )
-        for chunk in [] if plog.trimmed else plog.chunks:
-            if chunk.base_offset < plog.high_watermark and (
-                best is None or chunk.max_timestamp > best.max_timestamp
-            ):
-                best = chunk
+        else:
+            for chunk in plog.chunks:
+                if chunk.base_offset < plog.high_watermark and (
+                    best is None or chunk.max_timestamp > best.max_timestamp
+                ):
+                    best = chunk
         if best is None:
             return -1, -1
         data = await self._chunk_bytes(best.object_key, best.byte_start, best.byte_length)
@@ -994,7 +991,11 @@ class LogManager:
         """
         if entry.base_offset >= plog.high_watermark or entry.base_offset < plog.log_start_offset:
             return False
-        chunks, i = await self._locate(plog, entry.base_offset)
+        if plog.covers(entry.base_offset):
+            chunks: Sequence[Chunk] = plog.chunks
+            i = plog.chunk_for(entry.base_offset)
+        else:
+            chunks, i = await self._older(plog, entry.base_offset)
         if i is None or i >= len(chunks):
             return False
         chunk = chunks[i]
@@ -1067,7 +1068,6 @@ class LogManager:
 READ_AHEAD_CHUNKS = 2
 PAGE_CHUNKS = 256  # chunks read from the catalogue's index at a time, below the in-memory one
 PAGES_KEPT = 64  # such pages kept (the last one per partition), in all
-TIME_PAGE_CHUNKS = 16  # chunks read at a time when looking for a timestamp
 
 
 def _base_offset(chunk: Chunk) -> int:

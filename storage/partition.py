@@ -92,7 +92,7 @@ class PartitionLog:
         self._hw_changed: asyncio.Future[None] | None = None
         self.refreshed_at = 0.0  # when a follower view last read the catalogue
         for chunk in chunks:
-            self.add_chunk(chunk, count=False)
+            self.add_chunk(chunk)
 
     @property
     def key(self) -> tuple[TopicId, int]:
@@ -100,18 +100,19 @@ class PartitionLog:
 
     # -- chunk index -------------------------------------------------------------
 
-    def add_chunk(self, chunk: Chunk, *, count: bool = True) -> None:
+    def add_chunk(self, chunk: Chunk) -> bool:
+        """Index a committed chunk; False if it was known (index reload racing a commit).
+        The caller counts its bytes in `size_bytes` (a follower takes the catalogue's)."""
         if self._bases and chunk.base_offset <= self._bases[-1]:
-            return  # already known (index reload racing a commit)
+            return False
         self.chunks.append(chunk)
         self._bases.append(chunk.base_offset)
-        if count:
-            self.size_bytes += chunk.byte_length
         if len(self.chunks) > self.INDEX_CHUNKS:
             keep = self.INDEX_CHUNKS // 2
             del self.chunks[:-keep]
             del self._bases[:-keep]
             self.trimmed = True
+        return True
 
     def replace_chunks(self, chunks: list[Chunk], *, trimmed: bool) -> None:
         """Start the in-memory index again from `chunks` (a follower view far behind)."""
@@ -119,7 +120,7 @@ class PartitionLog:
         self._bases = []
         self.trimmed = trimmed
         for chunk in chunks[-self.INDEX_CHUNKS:]:
-            self.add_chunk(chunk, count=False)
+            self.add_chunk(chunk)
 
     def covers(self, offset: int) -> bool:
         """Whether the in-memory index answers for `offset` (no older chunk is left out)."""
