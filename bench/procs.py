@@ -51,6 +51,7 @@ def publish(out: Path, text: str, chart: Callable[[Path], None] | None = None,
             png: str | None = None) -> None:
     """Write a benchmark's report, its chart beside it (when matplotlib is there), and print
     the report."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     if chart is not None and png is not None:
         try:

@@ -204,23 +204,19 @@ class Cluster:
 
     async def status(self, ctx: RequestContext) -> ClusterStatus:
         self._require_operator(ctx)
-        partitions = storage = 0
-        for topic in await self._b.catalogue.list_topics():
-            for p in await self._b.catalogue.list_partitions(topic.id):
-                partitions += 1
-                storage += p.size_bytes
+        partitions, storage = await self._b.catalogue.partition_totals()
         return ClusterStatus(cluster_id=self.cluster_id, agents=await self.agents(ctx),
                              partitions=partitions, storage_bytes=storage)
 
     async def totals(self, ctx: RequestContext) -> Totals:
         self._require_operator(ctx)
         topics = await self._b.catalogue.list_topics(ctx.org_id)
-        parts = [p for t in topics for p in await self._b.catalogue.list_partitions(t.id)]
+        partitions, storage = await self._b.catalogue.partition_totals(ctx.org_id)
         records, produced, fetched = throughput.totals()
         return Totals(
             topics=len(topics),
-            partitions=len(parts),
-            storage_bytes=sum(p.size_bytes for p in parts),
+            partitions=partitions,
+            storage_bytes=storage,
             produce_records=records,
             produce_bytes=produced,
             fetch_bytes=fetched,

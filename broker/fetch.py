@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from storage.recordbatch import Record, decode_records
 
 from . import errors, metrics
 from .acls import Operation as Op
+from .browse import RecordFilter, Stream, around, merge
 from .context import RequestContext
 
 if TYPE_CHECKING:
@@ -60,6 +61,25 @@ class RecordsRead:
     records: list[Record]
     next_offset: int
     high_watermark: int
+
+
+@dataclass(slots=True)
+class BrowsePage:
+    topic: str
+    records: list[tuple[int, Record]]  # (partition, record), by timestamp then partition
+    before: dict[int, int]  # end-exclusive offsets for the older page
+    after: dict[int, int]  # start offsets for the newer page
+    low: dict[int, int]
+    high: dict[int, int]
+    scanned: int
+
+    @property
+    def has_older(self) -> bool:
+        return any(self.before[p] > self.low[p] for p in self.before)
+
+    @property
+    def has_newer(self) -> bool:
+        return any(self.after[p] < self.high[p] for p in self.after)
 
 
 class Fetch:
@@ -189,6 +209,136 @@ class Fetch:
             return found.offset
         return (await self.list_offset(ctx, topic, partition, LATEST)).offset
 
+    async def _refuse_over_quota(self, ctx: RequestContext) -> None:
+        """HTTP reads cannot be muted as Kafka fetches are: over the consumer_byte_rate
+        quota they are refused (429 with Retry-After)."""
+        debt = await self._b.quotas.debt_ms(ctx, "consumer_byte_rate")
+        if debt:
+            raise errors.QuotaExceeded(f"over the consumer_byte_rate quota: retry in {debt} ms",
+                                       retry_after_ms=debt)
+
+    def _charge(self, ctx: RequestContext, read_bytes: int) -> None:
+        if read_bytes:
+            metrics.bytes_out(ctx.org_id, read_bytes)
+            self._b.quotas.charge_now(ctx, "consumer_byte_rate", read_bytes)
+
+    async def _records(
+        self, plog: PartitionLog, start: int, end: int
+    ) -> AsyncIterator[tuple[list[Record], int]]:
+        """The decoded records of [start, end), a read at a time, with each read's bytes."""
+        position = start
+        while position < end:
+            result = await self._b.logs.read(plog, position, 1 << 20)
+            records = [r for r in decode_records(result.records) if position <= r.offset < end]
+            if not records:
+                return
+            yield records, len(result.records)
+            position = records[-1].offset + 1
+
+    async def browse(
+        self,
+        ctx: RequestContext,
+        topic_name: str,
+        *,
+        partitions: Sequence[int] | None = None,
+        start: dict[int, int] | None = None,
+        position: str = "earliest",
+        offset: int | None = None,
+        timestamp: int | None = None,
+        forward: bool = True,
+        limit: int = 50,
+        where: RecordFilter | None = None,
+        max_scan: int = 20_000,
+    ) -> BrowsePage:
+        """A page of records across partitions (broker/browse.py): from a cursor (`start`,
+        one offset per partition: a start forward, an end-exclusive offset backward), or
+        from `position`: earliest, latest (the newest page, read backward), an `offset` on
+        every partition, or the first record at or after `timestamp`. At most `max_scan`
+        records are read looking for `where`'s matches; the cursors say where to go on."""
+        topic = await self._b.topics.require(ctx, topic_name, op=Op.READ)
+        await self._refuse_over_quota(ctx)
+        chosen = sorted(set(partitions)) if partitions else list(range(topic.partition_count))
+        for p in chosen:
+            if not 0 <= p < topic.partition_count:
+                raise errors.UnknownPartition(f"{topic_name} has no partition {p}")
+        where = where or RecordFilter()
+        logs = {p: await self.partition_log(ctx, topic, p) for p in chosen}
+        try:
+            for plog in logs.values():
+                await self._b.logs.refresh(plog)
+            low = {p: plog.log_start_offset for p, plog in logs.items()}
+            high = {p: plog.high_watermark for p, plog in logs.items()}
+            if start is None and position == "latest":
+                forward = False
+            begin: dict[int, int] = {}
+            for p in chosen:
+                if start is not None:
+                    at = start.get(p, low[p] if forward else high[p])
+                elif position == "latest":
+                    at = high[p]
+                elif position == "timestamp" and timestamp is not None:
+                    at = await self.offset_at_or_end(ctx, topic, p, timestamp)
+                elif position == "offset" and offset is not None:
+                    at = offset
+                else:
+                    at = low[p]
+                begin[p] = min(max(at, low[p]), high[p])
+            budget = max(limit, max_scan // max(1, len(chosen)))
+            streams: list[Stream] = []
+            scanned = read_bytes = 0
+            for p in chosen:
+                stream, n, cost = await (self._scan_forward if forward else self._scan_backward)(
+                    logs[p], begin[p], low[p] if not forward else high[p], limit, budget, where)
+                streams.append(stream)
+                scanned += n
+                read_bytes += cost
+        except errors.BrokerError:
+            raise
+        except Exception as exc:
+            raise errors.translate(exc) from exc
+        self._charge(ctx, read_bytes)
+        shown, cursor = merge(streams, limit, forward=forward)
+        before, after = around(shown, begin, cursor, forward=forward)
+        return BrowsePage(topic=topic_name, records=shown, before=before, after=after,
+                          low=low, high=high, scanned=scanned)
+
+    async def _scan_forward(self, plog: PartitionLog, begin: int, end: int, limit: int,
+                            budget: int, where: RecordFilter) -> tuple[Stream, int, int]:
+        found: list[Record] = []
+        position, scanned, cost = begin, 0, 0
+        async for records, n in self._records(plog, begin, end):
+            cost += n
+            for r in records:
+                scanned += 1
+                position = r.offset + 1
+                if where.matches(r):
+                    found.append(r)
+                if len(found) >= limit or scanned >= budget:
+                    break
+            if len(found) >= limit or scanned >= budget:
+                break
+        return Stream(partition=plog.partition, records=found, scanned_to=position,
+                      start=begin), scanned, cost
+
+    async def _scan_backward(self, plog: PartitionLog, begin: int, floor: int, limit: int,
+                             budget: int, where: RecordFilter) -> tuple[Stream, int, int]:
+        found: list[Record] = []  # newest first
+        top, scanned, cost = begin, 0, 0
+        window = max(limit, 64)
+        while top > floor and len(found) < limit and scanned < budget:
+            bottom = max(floor, top - window)
+            window *= 2
+            part: list[Record] = []
+            async for records, n in self._records(plog, bottom, top):
+                cost += n
+                scanned += len(records)
+                part.extend(r for r in records if where.matches(r))
+            found.extend(reversed(part))
+            top = bottom
+        # A window can overshoot the limit: what was found beyond it is scanned again.
+        return Stream(partition=plog.partition, records=found, scanned_to=top,
+                      start=begin), scanned, cost
+
     async def read_records(
         self,
         ctx: RequestContext,
@@ -203,11 +353,7 @@ class Fetch:
         Over the consumer_byte_rate quota it is refused (QuotaExceeded: 429 with
         Retry-After), as HTTP cannot be muted; the bytes read are charged against it."""
         topic = await self._b.topics.require(ctx, topic_name, op=Op.READ)
-        quotas = self._b.quotas
-        debt = await quotas.debt_ms(ctx, "consumer_byte_rate")
-        if debt:
-            raise errors.QuotaExceeded(f"over the consumer_byte_rate quota: retry in {debt} ms",
-                                       retry_after_ms=debt)
+        await self._refuse_over_quota(ctx)
         if not 0 <= partition < topic.partition_count:
             raise errors.UnknownPartition(f"{topic_name} has no partition {partition}")
         plog = await self.partition_log(ctx, topic, partition)
@@ -224,18 +370,14 @@ class Fetch:
         position = start
         read_bytes = 0
         try:
-            while len(out) < max_records and position < plog.high_watermark:
-                result = await self._b.logs.read(plog, position, 1 << 20)
-                read_bytes += len(result.records)
-                records = [r for r in decode_records(result.records) if r.offset >= position]
-                if not records:
-                    break
+            async for records, cost in self._records(plog, start, plog.high_watermark):
+                read_bytes += cost
                 out.extend(records[: max_records - len(out)])
                 position = out[-1].offset + 1
+                if len(out) >= max_records:
+                    break
         except Exception as exc:
             raise errors.translate(exc) from exc
-        if read_bytes:
-            metrics.bytes_out(ctx.org_id, read_bytes)
-            quotas.charge_now(ctx, "consumer_byte_rate", read_bytes)
+        self._charge(ctx, read_bytes)
         return RecordsRead(topic=topic_name, partition=partition, records=out,
                            next_offset=position, high_watermark=plog.high_watermark)

@@ -389,9 +389,11 @@ class Groups:
         partition: int | None = None,
         offset: int | None = None,
         timestamp: int | None = None,
+        dry_run: bool = False,
     ) -> list[PartitionLag]:
         """Move a group's committed offsets (earliest, latest, a specific offset clamped to the
-        log, or the first at a time); the group must have no active members."""
+        log, or the first at a time); the group must have no active members. A dry run
+        commits nothing and answers the offsets the reset would commit, with their lag."""
         # Kafka's AlterConsumerGroupOffsets needs READ on the group; moving offsets is an
         # admin key's (a read-only or read-write key only commits its own consumption).
         self._b.auth.require_group(ctx, Op.READ, group_id, admin=True)
@@ -412,6 +414,7 @@ class Groups:
                 raise errors.InvalidRequest(f"group {group_id!r} has no offsets yet: name a topic")
         fetch = self._b.fetch
         targets = []
+        preview: list[PartitionLag] = []
         for name in names:
             t = await self._b.topics.require(ctx, name, op=Op.READ)
             parts = [partition] if partition is not None else list(range(t.partition_count))
@@ -431,6 +434,15 @@ class Groups:
                     assert timestamp is not None
                     target = await fetch.offset_at_or_end(ctx, t, p, timestamp)
                 targets.append(OffsetToCommit(topic=name, partition=p, offset=target))
+                if dry_run:
+                    low = (await fetch.list_offset(ctx, t, p, -2)).offset
+                    high = (await fetch.list_offset(ctx, t, p, -1)).offset
+                    preview.append(PartitionLag(
+                        group_id=group_id, topic=name, partition=p, committed_offset=target,
+                        high_watermark=high, log_start_offset=low,
+                        lag=max(0, high - max(target, low))))
+        if dry_run:
+            return preview
         await self.admin_commit(ctx, group_id, targets)
         return await self.lag(ctx, group_id)
 

@@ -574,6 +574,17 @@ class Catalogue:
         make = LeaseRow._make
         return [make(r) for r in rows]
 
+    async def partition_totals(self, org_id: OrgId | None = None) -> tuple[int, int]:
+        """(partitions, bytes stored) of one organization or of all, in one aggregate query
+        (the dashboard's and the cluster page's figures, polled every few seconds)."""
+        if org_id is None:
+            row = await self.driver.fetchrow("SELECT COUNT(*), SUM(size_bytes) FROM partitions")
+        else:
+            row = await self.driver.fetchrow(
+                "SELECT COUNT(*), SUM(p.size_bytes) FROM partitions p"
+                " JOIN topics t ON t.id = p.topic_id WHERE t.org_id = $1", org_id)
+        return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+
     async def list_org_partitions(self, org_id: OrgId) -> list[PartitionState]:
         """Every partition of an organization's topics, in one query (topic listings)."""
         cols = ", ".join(f"p.{c.strip()}" for c in _PARTITION_COLS.split(","))

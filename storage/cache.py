@@ -11,10 +11,11 @@ from . import metrics
 
 
 class ByteLRU:
-    def __init__(self, capacity_bytes: int) -> None:
+    def __init__(self, capacity_bytes: int, tier: str) -> None:
         self.capacity = capacity_bytes
         self.size = 0
         self._items: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._gauge = metrics.CACHE_BYTES.labels(tier)
 
     def get(self, key: tuple[str, int]) -> bytes | None:
         data = self._items.get(key)
@@ -33,18 +34,20 @@ class ByteLRU:
         while self.size > self.capacity:
             _k, evicted = self._items.popitem(last=False)
             self.size -= len(evicted)
+        self._gauge.set(self.size)
 
     def discard_object(self, object_key: str) -> None:
         for key in [k for k in self._items if k[0] == object_key]:
             self.size -= len(self._items.pop(key))
+        self._gauge.set(self.size)
 
 
 class ReadCache:
     """Recent flushes first (tail consumers never touch the store), then the LRU."""
 
     def __init__(self, recent_bytes: int, lru_bytes: int) -> None:
-        self.recent = ByteLRU(recent_bytes)
-        self.lru = ByteLRU(lru_bytes)
+        self.recent = ByteLRU(recent_bytes, "recent")
+        self.lru = ByteLRU(lru_bytes, "lru")
 
     def get(self, key: tuple[str, int]) -> bytes | None:
         data = self.recent.get(key)

@@ -44,6 +44,10 @@ FETCH_RECORDS = Counter("streamhouse_fetch_records_total", "Records served by fe
 CACHE_HITS = Counter(
     "streamhouse_read_cache_hits_total", "Fetch reads served from memory", ["tier"]
 )
+CACHE_BYTES = Gauge(
+    "streamhouse_read_cache_bytes", "Bytes held by the read caches (bounded by their capacity)",
+    ["tier"],
+)
 CACHE_MISSES = Counter("streamhouse_read_cache_misses_total", "Fetch reads that went to the store")
 RETENTION_DELETED = Counter(
     "streamhouse_retention_deleted_chunks_total", "Chunks removed by retention"

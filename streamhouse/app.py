@@ -95,7 +95,7 @@ class Agent:
         cors = [o.strip() for o in (s.cors_origins or "").split(",") if o.strip()]
         https = ((str(s.tls_cert), str(s.tls_key))
                  if s.http_tls and s.tls_cert and s.tls_key else None)
-        self.http = HttpServer(create_app(self, cors), http_host, http_port, https)
+        self.http = HttpServer(create_app(self, cors, console=s.console), http_host, http_port, https)
         await self.http.start()
         if s.registry_listen not in ("", "off"):
             reg_host, reg_port = split_host_port(s.registry_listen)

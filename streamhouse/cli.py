@@ -8,6 +8,7 @@ import sys
 
 from . import admin, config
 from .logging import configure
+from .memory import tune_allocator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     configure(settings.log_format, settings.log_level)
+    tune_allocator()  # before the agent's threads start (streamhouse/memory.py says why)
     from .app import serve as run
 
     if sys.platform == "linux":

@@ -49,6 +49,7 @@ class Settings:
     # the objects under its prefix).
     org_deletion_grace_ms: int = 7 * 24 * 3600 * 1000
     cors_origins: str | None = None
+    console: bool = True  # the web console at / (off: the HTTP port serves the API only)
     # Extra Kafka listeners, comma-separated PROTOCOL://HOST:PORT with PROTOCOL one of
     # PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL (kafka_listen stays the PLAINTEXT one; "off"
     # turns it off).

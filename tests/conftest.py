@@ -25,9 +25,20 @@ PG_ADMIN = os.environ.get("STREAMHOUSE_TEST_PG", "postgresql://postgres@127.0.0.
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct ports the OS had free a moment ago (held together, so never the same twice).
+    Another process can still take one before the server binds it: ServerProcess.start retries."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def wait_port(
@@ -157,9 +168,8 @@ class ServerProcess:
         self.data_dir = data_dir
         self.extra = extra or []
         self.env = {**os.environ, **(env or {})}
-        self.port = free_port()
-        self.http_port = free_port()
-        self.registry_port = free_port()
+        self.port, self.http_port, self.registry_port = free_ports(3)
+        self.started_once = False
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
 
@@ -168,6 +178,26 @@ class ServerProcess:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> ServerProcess:
+        for attempt in range(3):
+            mark = self.log_path.stat().st_size if self.log_path.exists() else 0
+            try:
+                self._start()
+                self.started_once = True
+                return self
+            except RuntimeError:
+                # A port picked free was taken by another process before the server bound it:
+                # on a first start whose ports nobody else was told about, pick new ones.
+                with self.log_path.open("rb") as f:
+                    f.seek(mark)
+                    tail = f.read().decode(errors="replace").lower()
+                chosen = {str(p) for p in (self.port, self.http_port, self.registry_port)}
+                told = any(p in arg for arg in self.extra for p in chosen)
+                if self.started_once or told or "address already in use" not in tail or attempt == 2:
+                    raise
+                self.port, self.http_port, self.registry_port = free_ports(3)
+        raise AssertionError("unreachable")
+
+    def _start(self) -> None:
         exe = str(Path(sys.executable).parent / "streamhouse")
         cmd = [
             exe,
@@ -191,7 +221,6 @@ class ServerProcess:
         # Kafka, REST and the registry start one after the other: ready when all three listen.
         for port in (self.port, self.http_port, self.registry_port):
             wait_port(port, proc=self.proc)
-        return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         assert self.proc is not None

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from ..app import Agent
 
 
-def create_app(agent: Agent, cors_origins: list[str] | None = None) -> FastAPI:
+def create_app(
+    agent: Agent, cors_origins: list[str] | None = None, *, console: bool = False
+) -> FastAPI:
     app = FastAPI(
         title="StreamHouse",
         version="0.1.0",
@@ -55,6 +57,10 @@ def create_app(agent: Agent, cors_origins: list[str] | None = None) -> FastAPI:
             agent.require_broker().tenants.require_platform_admin(ctx)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    if console:  # last: its catch-all answers only what no route above does
+        from .. import console as web
+
+        web.mount(app)
     return app
 
 

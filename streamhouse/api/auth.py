@@ -12,7 +12,7 @@ import structlog
 from fastapi import Request
 
 from broker import errors
-from broker.context import RequestContext
+from broker.context import OrgId, RequestContext
 from broker.service import Broker
 from broker.tenants import Login
 
@@ -51,11 +51,27 @@ async def login_of(broker: Broker, request: Request) -> Login | None:
         "this agent requires credentials: Authorization: Bearer <key id>:<secret>, or Basic")
 
 
+# The platform admin acts inside one organization by naming it (the console's switcher);
+# anyone else's requests stay in their own organization, and the header is refused.
+ORG_HEADER = "x-streamhouse-organization"
+
+
 async def context_of(broker: Broker, request: Request) -> RequestContext:
     login = await login_of(broker, request)
     client_id = request.headers.get("user-agent", "")
     if login is None:
         return RequestContext.anonymous("rest", client_id=client_id, peer=peer_of(request))
-    await broker.acls.ready(login.org_id)
-    return RequestContext(principal=login.principal, org_id=login.org_id, door="rest",
+    org_id = login.org_id
+    chosen = request.headers.get(ORG_HEADER)
+    if chosen and chosen != org_id:
+        ctx = RequestContext(principal=login.principal, org_id=org_id, door="rest",
+                             client_id=client_id, peer=peer_of(request))
+        if login.principal.kind != "platform_admin":
+            log.warning("http_organization_refused", peer=peer_of(request),
+                        path=request.url.path, principal=login.principal.name)
+            raise errors.NotAuthorized(
+                f"{ORG_HEADER} is the platform admin's: a key acts in its own organization")
+        org_id = OrgId((await broker.tenants.get_org(ctx, chosen)).id)  # 404 for an unknown one
+    await broker.acls.ready(org_id)
+    return RequestContext(principal=login.principal, org_id=org_id, door="rest",
                           client_id=client_id, peer=peer_of(request))

@@ -103,6 +103,19 @@ async def metrics_summary(
     )
 
 
+@router.get("/api/v1/whoami", response_model=models.Whoami)
+async def whoami(
+    ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> models.Whoami:
+    """Who the credentials are and in which organization they act (the console's sign-in)."""
+    org = await b.tenants.get_org(ctx, ctx.org_id)
+    p = ctx.principal
+    return models.Whoami(
+        auth=b.tenants.enabled, principal=p.name, kind=p.kind, scope=p.scope, org_id=org.id,
+        org_slug=org.slug, org_name=org.name, platform_admin=p.kind == "platform_admin",
+        can_write=p.scope != "read-only")
+
+
 @router.get("/health", response_model=models.Health)
 async def health() -> models.Health:
     return models.Health(status="ok")

@@ -106,9 +106,9 @@ async def reset(
 ) -> models.OffsetsChanged:
     rows = await b.groups.reset_offsets(
         ctx, group_id, body.strategy, topic=body.topic, partition=body.partition,
-        offset=body.offset, timestamp=body.timestamp,
+        offset=body.offset, timestamp=body.timestamp, dry_run=body.dry_run,
     )
-    return models.OffsetsChanged(group_id=group_id, offsets=_lag(rows))
+    return models.OffsetsChanged(group_id=group_id, dry_run=body.dry_run, offsets=_lag(rows))
 
 
 @router.post(

@@ -34,6 +34,16 @@ class Topic(BaseModel):
     created_at: int
     records: int = 0
     size_bytes: int = 0
+    written: int = Field(
+        default=0, description="records ever written (the sum of the high watermarks): its"
+        " change between two reads is the topic's throughput, on every agent alike")
+    last_append_at: int = Field(default=0, description="ms; the latest flush of any partition")
+
+
+class TopicConfig(BaseModel):
+    name: str
+    value: str
+    source: Literal["topic", "default"]
 
 
 class Partition(BaseModel):
@@ -131,6 +141,18 @@ class ConsumeResponse(BaseModel):
     records: list[ConsumedRecord]
 
 
+class MessagePage(BaseModel):
+    topic: str
+    records: list[ConsumedRecord] = Field(description="by timestamp, then partition, offset")
+    before: str = Field(description="cursor of the older page (direction=backward)")
+    after: str = Field(description="cursor of the newer page (direction=forward)")
+    has_older: bool
+    has_newer: bool = Field(description="records past `after` now; a live tail polls anyway")
+    scanned: int = Field(description="records read to find these")
+    low_watermarks: dict[str, int]
+    high_watermarks: dict[str, int]
+
+
 class Agent(BaseModel):
     id: str
     broker_id: int
@@ -205,6 +227,7 @@ class OffsetReset(BaseModel):
     partition: int | None = Field(default=None, ge=0)
     offset: int | None = Field(default=None, ge=0, description="for strategy=specific")
     timestamp: int | None = Field(default=None, ge=0, description="ms, for strategy=timestamp")
+    dry_run: bool = Field(default=False, description="answer the new offsets, commit nothing")
 
 
 class Seek(BaseModel):
@@ -215,6 +238,7 @@ class Seek(BaseModel):
 
 class OffsetsChanged(BaseModel):
     group_id: str
+    dry_run: bool = False
     offsets: list[PartitionLagModel]
 
 
@@ -247,6 +271,18 @@ class Cluster(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class Whoami(BaseModel):
+    auth: bool = Field(description="whether this agent requires credentials")
+    principal: str
+    kind: str = Field(description="anonymous, api_key, scram_user or platform_admin")
+    scope: str | None = Field(description="admin, read-write or read-only; null: no limit")
+    org_id: str
+    org_slug: str
+    org_name: str
+    platform_admin: bool
+    can_write: bool = Field(description="whether writes (create, produce, delete) are allowed")
 
 
 class Ready(BaseModel):

@@ -18,8 +18,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
 from broker import errors
+from broker.browse import RecordFilter, format_cursor, parse_cursor
 from broker.context import RequestContext
-from broker.records import build_batch
+from broker.records import Record, build_batch
 from broker.service import Broker
 
 from . import models
@@ -193,19 +194,70 @@ async def consume(
 ) -> models.ConsumeResponse:
     read = await b.fetch.read_records(ctx, topic, partition, offset=offset, timestamp=timestamp,
                                       max_records=max_records)
-    out = []
-    for r in read.records:
-        key, kenc = _text(r.key)
-        value, venc = _text(r.value)
-        out.append(models.ConsumedRecord(
-            partition=partition, offset=r.offset, timestamp=r.timestamp, key=key,
-            key_encoding=kenc, value=value, value_encoding=venc,
-            headers=[_header(k, v) for k, v in r.headers],
-        ))
     return models.ConsumeResponse(
         topic=topic,
         partition=partition,
         next_offset=read.next_offset,
         high_watermark=read.high_watermark,
-        records=out,
+        records=[_consumed(partition, r) for r in read.records],
     )
+
+
+def _consumed(partition: int, r: Record) -> models.ConsumedRecord:
+    key, kenc = _text(r.key)
+    value, venc = _text(r.value)
+    return models.ConsumedRecord(
+        partition=partition, offset=r.offset, timestamp=r.timestamp, key=key,
+        key_encoding=kenc, value=value, value_encoding=venc,
+        headers=[_header(k, v) for k, v in r.headers],
+    )
+
+
+@router.get(
+    "/topics/{name}/messages",
+    response_model=models.MessagePage,
+    responses={404: {"model": models.Error}, 422: {"model": models.Error},
+               429: {"model": models.Error}},
+)
+async def messages(
+    name: str,
+    partitions: str | None = Query(default=None, description="comma-separated; default all"),
+    position: Literal["earliest", "latest", "offset", "timestamp"] = Query(
+        default="earliest", description="where to start without a cursor; latest: the newest"
+        " page"),
+    offset: int | None = Query(default=None, ge=0, description="for position=offset"),
+    timestamp: int | None = Query(default=None, ge=0, description="ms, for position=timestamp"),
+    cursor: str | None = Query(
+        default=None, description="a page's `after` (with direction=forward) or `before`"
+        " (direction=backward): partition:offset,..."),
+    direction: Literal["forward", "backward"] = "forward",
+    limit: int = Query(default=50, ge=1, le=500),
+    key: str | None = Query(default=None, description="the key contains this text"),
+    value: str | None = Query(default=None, description="the value contains this text"),
+    header: str | None = Query(default=None, description="a header: name, or name=value"),
+    since: int | None = Query(default=None, ge=0, description="timestamp at or after (ms)"),
+    until: int | None = Query(default=None, ge=0, description="timestamp at or before (ms)"),
+    max_scan: int = Query(default=20_000, ge=1, le=200_000,
+                          description="records read at most looking for matches"),
+    ctx: RequestContext = Depends(context),
+    b: Broker = Depends(broker),
+) -> models.MessagePage:
+    """A page of the topic's records across partitions, by timestamp, with cursors to page
+    forward and back deterministically (the console's message browser)."""
+    try:
+        chosen = [int(p) for p in partitions.split(",") if p.strip()] if partitions else None
+    except ValueError:
+        raise errors.InvalidRequest(f"partitions {partitions!r} is not a list of numbers"
+                                    ) from None
+    page = await b.fetch.browse(
+        ctx, name, partitions=chosen, start=parse_cursor(cursor) if cursor else None,
+        position=position, offset=offset, timestamp=timestamp,
+        forward=direction == "forward", limit=limit, max_scan=max_scan,
+        where=RecordFilter.parse(key=key, value=value, header=header, since=since,
+                                 until=until))
+    return models.MessagePage(
+        topic=name, records=[_consumed(p, r) for p, r in page.records],
+        before=format_cursor(page.before), after=format_cursor(page.after),
+        has_older=page.has_older, has_newer=page.has_newer, scanned=page.scanned,
+        low_watermarks={str(p): o for p, o in page.low.items()},
+        high_watermarks={str(p): o for p, o in page.high.items()})

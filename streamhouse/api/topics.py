@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1/topics", tags=["topics"])
 def _model(d: TopicDescription) -> models.Topic:
     t = d.topic
     return models.Topic(name=t.name, id=t.id, partitions=t.partition_count, config=t.config,
-                        created_at=t.created_at, records=d.records, size_bytes=d.size_bytes)
+                        created_at=t.created_at, records=d.records, size_bytes=d.size_bytes,
+                        written=sum(p.high_watermark for p in d.partitions),
+                        last_append_at=max((p.last_append_at for p in d.partitions), default=0))
 
 
 @router.get("", response_model=list[models.Topic])
@@ -64,6 +66,21 @@ async def update_topic(
     if body.partitions is not None and body.partitions != topic.partition_count:
         await b.topics.add_partitions(ctx, name, body.partitions)
     return _model(await b.topics.describe(ctx, name))
+
+
+@router.get(
+    "/{name}/configs",
+    response_model=list[models.TopicConfig],
+    responses={404: {"model": models.Error}},
+)
+async def topic_configs(
+    name: str, ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> list[models.TopicConfig]:
+    """Every config of the topic: its overrides and the defaults it takes."""
+    topic = await b.topics.require(ctx, name, refresh=True)
+    return [models.TopicConfig(name=e.name, value=e.value,
+                               source="default" if e.is_default else "topic")
+            for e in b.topics.config_entries(topic)]
 
 
 @router.delete("/{name}", status_code=204, responses={404: {"model": models.Error}})

@@ -482,3 +482,47 @@ def test_binary_keys_and_headers_round_trip(api, server):
     bad = api.post("/api/v1/produce", json={"topic": "bin", "records": [
         {"value": "v", "headers": [{"key": "h", "value": "%%%", "encoding": "base64"}]}]})
     assert bad.status_code == 422 and "header 'h'" in bad.json()["message"]
+
+
+def test_console_endpoints_whoami_configs_and_the_message_browser(api):
+    me = api.get("/api/v1/whoami").json()
+    assert me["auth"] is False and me["kind"] == "anonymous" and me["can_write"]
+    assert me["org_id"] == "default" and not me["platform_admin"]
+    assert api.post("/api/v1/topics", json={"name": "browse", "partitions": 2,
+                                            "config": {"retention.ms": "3600000"}}
+                    ).status_code == 201
+    configs = {c["name"]: c for c in api.get("/api/v1/topics/browse/configs").json()}
+    assert configs["retention.ms"] == {"name": "retention.ms", "value": "3600000",
+                                       "source": "topic"}
+    assert configs["cleanup.policy"]["source"] == "default"
+    assert api.get("/api/v1/topics/nope/configs").status_code == 404
+    records = [{"key": f"k{i}", "value": f"v{i}", "partition": i % 2, "timestamp": 1000 + i,
+                "headers": [{"key": "n", "value": str(i)}]} for i in range(30)]
+    assert api.post("/api/v1/produce", json={"topic": "browse", "records": records}
+                    ).status_code == 200
+    topic = api.get("/api/v1/topics/browse").json()
+    assert topic["written"] == 30 and topic["last_append_at"] > 0
+    first = api.get("/api/v1/topics/browse/messages", params={"limit": 10}).json()
+    assert [r["value"] for r in first["records"]] == [f"v{i}" for i in range(10)]
+    assert first["has_newer"] and not first["has_older"] and first["after"] == "0:5,1:5"
+    nxt = api.get("/api/v1/topics/browse/messages",
+                  params={"cursor": first["after"], "limit": 10}).json()
+    assert [r["value"] for r in nxt["records"]] == [f"v{i}" for i in range(10, 20)]
+    back = api.get("/api/v1/topics/browse/messages",
+                   params={"cursor": nxt["before"], "direction": "backward", "limit": 10}).json()
+    assert back["records"] == first["records"]
+    newest = api.get("/api/v1/topics/browse/messages",
+                     params={"position": "latest", "limit": 4}).json()
+    assert [r["value"] for r in newest["records"]] == ["v26", "v27", "v28", "v29"]
+    at = api.get("/api/v1/topics/browse/messages",
+                 params={"position": "timestamp", "timestamp": 1025, "partitions": "1"}).json()
+    assert [r["offset"] for r in at["records"]] == [12, 13, 14]  # i = 25, 27, 29
+    found = api.get("/api/v1/topics/browse/messages",
+                    params={"value": "v2", "header": "n=21"}).json()
+    assert [(r["partition"], r["offset"], r["headers"][0]["value"]) for r in found["records"]
+            ] == [(1, 10, "21")]
+    for bad in ({"cursor": "x"}, {"partitions": "a"}, {"since": 5, "until": 4}):
+        refused = api.get("/api/v1/topics/browse/messages", params=bad)
+        assert refused.status_code == 422 and refused.json()["message"], bad
+    assert api.get("/api/v1/topics/browse/messages", params={"partitions": "7"}
+                   ).status_code == 404

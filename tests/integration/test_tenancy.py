@@ -370,6 +370,42 @@ def test_http_logins_and_scopes(secured: Secured) -> None:
                       headers=bearer(s.acme.key, s.acme.secret)).status_code == 403
 
 
+def test_whoami_and_the_platform_admins_organization_switch(secured: Secured) -> None:
+    """What the console's sign-in and organization switcher stand on."""
+    s = secured
+    ORG = "X-StreamHouse-Organization"
+    reader = httpx.get(f"{s.http}/api/v1/whoami",
+                       headers=bearer(s.acme.reader_key, s.acme.reader_secret)).json()
+    assert reader["auth"] and reader["org_id"] == s.acme.id and reader["org_slug"] == "acme"
+    assert reader["scope"] == "read-only" and not reader["can_write"]
+    assert not reader["platform_admin"]
+    admin = httpx.get(f"{s.http}/api/v1/whoami", headers=admin_headers()).json()
+    assert admin["platform_admin"] and admin["can_write"]
+    assert httpx.get(f"{s.http}/api/v1/whoami").status_code == 401
+    # acme's topic, seen by the platform admin inside acme and not inside globex.
+    made = httpx.post(f"{s.http}/api/v1/topics", json={"name": "only-acme"},
+                      headers=bearer(s.acme.key, s.acme.secret))
+    assert made.status_code == 201, made.text
+    inside = httpx.get(f"{s.http}/api/v1/topics", headers={**admin_headers(), ORG: s.acme.id})
+    assert [t["name"] for t in inside.json()] == ["only-acme"]
+    other = httpx.get(f"{s.http}/api/v1/topics", headers={**admin_headers(), ORG: s.globex.id})
+    assert other.json() == []
+    me = httpx.get(f"{s.http}/api/v1/whoami", headers={**admin_headers(), ORG: s.globex.id})
+    assert me.json()["org_id"] == s.globex.id and me.json()["platform_admin"]
+    unknown = httpx.get(f"{s.http}/api/v1/topics", headers={**admin_headers(), ORG: "nope"})
+    assert unknown.status_code == 404
+    # A key cannot step into another organization, and is not told whether it exists.
+    for target in (s.globex.id, "nope"):
+        refused = httpx.get(f"{s.http}/api/v1/topics",
+                            headers={**bearer(s.acme.key, s.acme.secret), ORG: target})
+        assert refused.status_code == 403, refused.text
+        assert target not in refused.json()["message"]
+    # Naming its own organization is harmless.
+    own = httpx.get(f"{s.http}/api/v1/topics",
+                    headers={**bearer(s.acme.key, s.acme.secret), ORG: s.acme.id})
+    assert [t["name"] for t in own.json()] == ["only-acme"]
+
+
 def test_admin_cli_creates_the_first_organization_and_key(tmp_path: Path) -> None:
     import subprocess
     import sys
