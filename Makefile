@@ -6,7 +6,13 @@ STAMP   := $(VENV)/.installed
 # apt-get needs root: a newcomer who is not gets sudo in front of it
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test unit lint compat compat-deps test-deps chaos bench soak clean
+.PHONY: run test unit lint compat compat-deps test-deps chaos bench soak clean console web-test screenshots
+
+# The web console's build, inside the package (streamhouse/console/dist); rebuilt when web/
+# changes. Without npm it is left unbuilt and `/` says how to build it.
+CONSOLE  := streamhouse/console/dist/index.html
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_SRC  := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
 $(STAMP): pyproject.toml compat-tests/requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,9 +20,30 @@ $(STAMP): pyproject.toml compat-tests/requirements.txt
 	$(BIN)/pip install -q -e '.[dev]' -r compat-tests/requirements.txt
 	touch $(STAMP)
 
-## run: start StreamHouse with the embedded default (SQLite, local folder, WAL under ./data)
-run: $(STAMP)
+## run: start StreamHouse with the embedded default (SQLite, local folder, WAL under ./data);
+## the web console at http://localhost:8080/
+run: $(STAMP) $(CONSOLE)
 	$(BIN)/streamhouse serve --data-dir ./data
+
+$(WEB_DEPS): web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node 20 to build the web console"; exit 0; }
+	cd web && npm ci --no-audit --no-fund --silent
+
+$(CONSOLE): $(WEB_DEPS) $(WEB_SRC)
+	@command -v npm >/dev/null || { echo "npm not found: the web console is not built"; exit 0; }
+	cd web && npm run --silent build
+
+## console: build the web console (web/ → streamhouse/console/dist)
+console: $(WEB_DEPS)
+	cd web && npm run --silent build
+
+## web-test: type-check the console and run its component tests (Vitest)
+web-test: $(WEB_DEPS)
+	cd web && npx tsc -b && npx vitest run
+
+## screenshots: the console's pages, taken by the browser tests, into docs/console/
+screenshots: $(STAMP) test-deps $(CONSOLE)
+	STREAMHOUSE_SCREENSHOTS=docs/console $(BIN)/pytest -q tests/e2e
 
 ## lint: ruff, import layering, mypy
 lint: $(STAMP)
@@ -24,13 +51,15 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-## unit: unit and integration tests (real PostgreSQL at 127.0.0.1:5432, moto S3, real processes)
-unit: $(STAMP) test-deps
+## unit: unit, integration and browser tests (real PostgreSQL at 127.0.0.1:5432, moto S3,
+## real processes, the console in Debian's chromium)
+unit: $(STAMP) test-deps $(CONSOLE)
 	$(BIN)/pytest tests
 
-## test-deps: promtool (Debian's prometheus) for the metrics test
+## test-deps: promtool (Debian's prometheus) for the metrics test, chromium for the console's
 test-deps:
 	command -v promtool >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
 ## compat-deps: kcat (Debian) and kafkajs (npm) for the client compatibility tests
 compat-deps:
@@ -41,8 +70,9 @@ compat-deps:
 compat: $(STAMP) compat-deps
 	COMPAT_STRICT=1 $(BIN)/pytest -c compat-tests/pytest.ini compat-tests
 
-## test: everything CI runs: lint, then unit/integration, then client compatibility
-test: lint unit compat
+## test: everything CI runs: lint, the console's own tests, unit/integration/browser, then
+## client compatibility
+test: lint web-test unit compat
 
 ## chaos: the chaos drills at full scale; writes docs/DURABILITY.md
 chaos: $(STAMP)
@@ -67,4 +97,4 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak.py --minutes 60
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache web/node_modules streamhouse/console/dist

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -75,6 +76,25 @@ class Groups:
         # One group state machine per organization: group ids are scoped by organization.
         self._machines: dict[str, GroupCoordinator] = {}
         self._started = False
+        # (org, group) -> (ms, total lag) every sample of the last hour, so a chart of a
+        # group's lag survives a page reload (the console). Groups gone are dropped.
+        self._lag_history: dict[tuple[str, str], deque[tuple[int, int]]] = {}
+
+    LAG_POINTS = 360  # an hour of the agent's 10 s samples
+
+    def record_lag(self, totals: dict[tuple[str, str], int], at_ms: int) -> None:
+        """One sample of every group's total lag (broker.runtime's lag export)."""
+        for key in [k for k in self._lag_history if k not in totals]:
+            del self._lag_history[key]
+        for key, lag in totals.items():
+            points = self._lag_history.get(key)
+            if points is None:
+                points = self._lag_history[key] = deque(maxlen=self.LAG_POINTS)
+            points.append((at_ms, lag))
+
+    def lag_history(self, ctx: RequestContext, group_id: str) -> list[tuple[int, int]]:
+        self._b.auth.require_group(ctx, Op.DESCRIBE, group_id)
+        return list(self._lag_history.get((ctx.org_id, group_id), ()))
 
     def _machine(self, ctx: RequestContext) -> GroupCoordinator:
         machine = self._machines.get(ctx.org_id)

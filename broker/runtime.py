@@ -152,13 +152,19 @@ class Runtime:
     async def export_lag(self) -> None:
         """streamhouse_consumer_lag_records, refreshed with the throughput series."""
         CONSUMER_LAG.clear()
+        totals: dict[tuple[str, str], int] = {}
         for org in await self.catalogue.tenants.list_orgs():
             if org.status == "purged":
                 continue
             for group_id, _ptype in await self.catalogue.offsets.list_groups(org.id):
+                total = 0
                 for row in await group_lag(self.catalogue, group_id, org_id=org.id):
                     CONSUMER_LAG.labels(org.id, group_id, row.topic, str(row.partition)).set(
                         row.lag)
+                    total += row.lag
+                totals[(org.id, group_id)] = total
+        if self.broker is not None:
+            self.broker.groups.record_lag(totals, now_ms())
         for org_id, stored in (await self.catalogue.storage_by_org()).items():
             org_storage(org_id, stored)
 

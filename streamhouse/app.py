@@ -95,12 +95,15 @@ class Agent:
         cors = [o.strip() for o in (s.cors_origins or "").split(",") if o.strip()]
         https = ((str(s.tls_cert), str(s.tls_key))
                  if s.http_tls and s.tls_cert and s.tls_key else None)
-        self.http = HttpServer(create_app(self, cors, console=s.console), http_host, http_port, https)
+        # One registry app: on its own port for Kafka clients, and under /registry on the
+        # HTTP port for the console (same origin, no CORS).
+        registry = create_registry_app(self.broker.registry_store, self.broker)
+        self.http = HttpServer(create_app(self, cors, console=s.console, registry=registry),
+                               http_host, http_port, https)
         await self.http.start()
         if s.registry_listen not in ("", "off"):
             reg_host, reg_port = split_host_port(s.registry_listen)
-            self.registry_http = HttpServer(create_registry_app(self.broker.registry_store, self.broker),
-                                            reg_host, reg_port, https)
+            self.registry_http = HttpServer(registry, reg_host, reg_port, https)
             await self.registry_http.start()
         agent = self.broker.agent
         log.info(

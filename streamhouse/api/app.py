@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 
 def create_app(
-    agent: Agent, cors_origins: list[str] | None = None, *, console: bool = False
+    agent: Agent, cors_origins: list[str] | None = None, *, console: bool = False,
+    registry: FastAPI | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="StreamHouse",
@@ -57,6 +58,8 @@ def create_app(
             agent.require_broker().tenants.require_platform_admin(ctx)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    if registry is not None:
+        app.mount("/registry", registry)  # the schema registry's API, for the console
     if console:  # last: its catch-all answers only what no route above does
         from .. import console as web
 

@@ -91,6 +91,14 @@ async def lag(
     return _lag(await b.groups.lag(ctx, group_id, desc))
 
 
+@router.get("/{group_id}/lag-history", response_model=list[models.LagPoint])
+async def lag_history(
+    group_id: str, ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> list[models.LagPoint]:
+    """The group's total lag every 10 s over the last hour, as this agent sampled it."""
+    return [models.LagPoint(t=t, lag=lag) for t, lag in b.groups.lag_history(ctx, group_id)]
+
+
 @router.post(
     "/{group_id}/reset",
     response_model=models.OffsetsChanged,

@@ -236,6 +236,11 @@ class Seek(BaseModel):
     offset: int = Field(ge=0)
 
 
+class LagPoint(BaseModel):
+    t: int = Field(description="ms since the epoch")
+    lag: int = Field(description="the group's total lag then")
+
+
 class OffsetsChanged(BaseModel):
     group_id: str
     dry_run: bool = False

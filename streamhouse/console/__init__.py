@@ -18,7 +18,8 @@ from starlette.exceptions import HTTPException
 
 DIST = Path(__file__).resolve().parent / "dist"
 # Paths that are never the SPA's, whatever follows them.
-NOT_SPA = ("api/", "metrics", "health", "ready", "docs", "redoc", "openapi.json", "assets/")
+NOT_SPA = ("api/", "registry/", "metrics", "health", "ready", "docs", "redoc", "openapi.json",
+           "assets/")
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>StreamHouse</title></head><body style="font-family:sans-serif;margin:3em">

@@ -1,11 +1,10 @@
 import { useEffect, useRef, useState } from "react";
 import { api, enc } from "../lib/api";
-import { isoTime } from "../lib/format";
+import { isoTime, localTime } from "../lib/format";
 import {
   appendTail,
   browseParams,
   download,
-  localTimeMs,
   show,
   toCsv,
   toJson,
@@ -15,7 +14,7 @@ import {
   type ViewAs,
 } from "../lib/messages";
 import type { ConsumedRecord } from "../lib/types";
-import { Button, cx, Empty, ErrorBox, inputClass, Loading } from "./ui";
+import { Button, cx, Empty, ErrorBox, Field, inputClass, Loading } from "./ui";
 
 interface Form {
   start: Start;
@@ -32,19 +31,19 @@ interface Form {
 const FIRST: Form = { start: "latest", offset: "0", time: "", key: "", value: "", header: "", since: "", until: "", limit: 50 };
 
 function query(form: Form, partitions: number[]): BrowseQuery {
-  const since = localTimeMs(form.since);
-  const until = localTimeMs(form.until);
+  const since = localTime(form.since);
+  const until = localTime(form.until);
   return {
     partitions,
     start: form.start,
     offset: Number(form.offset) || 0,
-    timestamp: form.start === "timestamp" ? localTimeMs(form.time) || 0 : undefined,
+    timestamp: form.start === "timestamp" ? (localTime(form.time) ?? 0) : undefined,
     limit: form.limit,
     key: form.key || undefined,
     value: form.value || undefined,
     header: form.header || undefined,
-    since: Number.isNaN(since) ? undefined : since,
-    until: Number.isNaN(until) ? undefined : until,
+    since,
+    until,
   };
 }
 
@@ -124,57 +123,66 @@ export function MessageBrowser({ topic, partitionCount }: { topic: string; parti
   return (
     <div className="space-y-3">
       <form onSubmit={run} className="grid gap-3 rounded-lg border border-line bg-panel p-3 md:grid-cols-4" aria-label="Browse messages">
-        <label className="text-sm">
-          <span className="mb-1 block font-medium">Start at</span>
-          <select className={inputClass} value={form.start} onChange={(e) => set("start", e.target.value as Start)}>
+        <Field label="Start at">
+          {(id) => (
+            <select id={id} className={inputClass} value={form.start} onChange={(e) => set("start", e.target.value as Start)}>
             <option value="latest">newest</option>
             <option value="earliest">oldest</option>
             <option value="offset">offset</option>
             <option value="timestamp">time</option>
           </select>
-        </label>
+          )}
+        </Field>
         {form.start === "offset" && (
-          <label className="text-sm">
-            <span className="mb-1 block font-medium">Offset</span>
-            <input className={inputClass} type="number" min={0} value={form.offset} onChange={(e) => set("offset", e.target.value)} />
-          </label>
+          <Field label="Offset">
+          {(id) => (
+            <input id={id} className={inputClass} type="number" min={0} value={form.offset} onChange={(e) => set("offset", e.target.value)} />
+          )}
+        </Field>
         )}
         {form.start === "timestamp" && (
-          <label className="text-sm">
-            <span className="mb-1 block font-medium">Time</span>
-            <input className={inputClass} type="datetime-local" step={1} value={form.time} onChange={(e) => set("time", e.target.value)} />
-          </label>
+          <Field label="Time">
+          {(id) => (
+            <input id={id} className={inputClass} type="datetime-local" step={1} value={form.time} onChange={(e) => set("time", e.target.value)} />
+          )}
+        </Field>
         )}
-        <label className="text-sm">
-          <span className="mb-1 block font-medium">Key contains</span>
-          <input className={inputClass} value={form.key} onChange={(e) => set("key", e.target.value)} />
-        </label>
-        <label className="text-sm">
-          <span className="mb-1 block font-medium">Value contains</span>
-          <input className={inputClass} value={form.value} onChange={(e) => set("value", e.target.value)} />
-        </label>
-        <label className="text-sm">
-          <span className="mb-1 block font-medium">Header</span>
-          <input className={inputClass} placeholder="name or name=value" value={form.header} onChange={(e) => set("header", e.target.value)} />
-        </label>
-        <label className="text-sm">
-          <span className="mb-1 block font-medium">From time</span>
-          <input className={inputClass} type="datetime-local" step={1} value={form.since} onChange={(e) => set("since", e.target.value)} />
-        </label>
-        <label className="text-sm">
-          <span className="mb-1 block font-medium">To time</span>
-          <input className={inputClass} type="datetime-local" step={1} value={form.until} onChange={(e) => set("until", e.target.value)} />
-        </label>
-        <label className="text-sm">
-          <span className="mb-1 block font-medium">Page size</span>
-          <select className={inputClass} value={form.limit} onChange={(e) => set("limit", Number(e.target.value))}>
+        <Field label="Key contains">
+          {(id) => (
+            <input id={id} className={inputClass} value={form.key} onChange={(e) => set("key", e.target.value)} />
+          )}
+        </Field>
+        <Field label="Value contains">
+          {(id) => (
+            <input id={id} className={inputClass} value={form.value} onChange={(e) => set("value", e.target.value)} />
+          )}
+        </Field>
+        <Field label="Header">
+          {(id) => (
+            <input id={id} className={inputClass} placeholder="name or name=value" value={form.header} onChange={(e) => set("header", e.target.value)} />
+          )}
+        </Field>
+        <Field label="From time">
+          {(id) => (
+            <input id={id} className={inputClass} type="datetime-local" step={1} value={form.since} onChange={(e) => set("since", e.target.value)} />
+          )}
+        </Field>
+        <Field label="To time">
+          {(id) => (
+            <input id={id} className={inputClass} type="datetime-local" step={1} value={form.until} onChange={(e) => set("until", e.target.value)} />
+          )}
+        </Field>
+        <Field label="Page size">
+          {(id) => (
+            <select id={id} className={inputClass} value={form.limit} onChange={(e) => set("limit", Number(e.target.value))}>
             {[20, 50, 100, 200, 500].map((n) => (
               <option key={n} value={n}>
                 {n}
               </option>
             ))}
           </select>
-        </label>
+          )}
+        </Field>
         <fieldset className="text-sm md:col-span-4">
           <legend className="mb-1 font-medium">Partitions {partitions.length === 0 && <span className="text-muted">(all)</span>}</legend>
           <div className="flex max-h-20 flex-wrap gap-2 overflow-auto">
@@ -254,7 +262,6 @@ export function MessageBrowser({ topic, partitionCount }: { topic: string; parti
                         className="w-full text-left"
                         aria-expanded={open === id}
                         onClick={() => setOpen(open === id ? null : id)}
-                        aria-label={`Record ${id}`}
                       >
                         <pre className={cx("font-mono text-xs whitespace-pre-wrap break-all", open !== id && "line-clamp-2")}>{text}</pre>
                       </button>

@@ -184,7 +184,7 @@ export function Modal({
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
-    if (d && !d.open) d.showModal();
+    if (d && !d.open) d.showModal?.(); // (jsdom, in the component tests, has no showModal)
   }, []);
   return (
     <dialog
@@ -215,3 +215,38 @@ export function Table({ children, label }: { children: ReactNode; label: string 
 
 export const th = "border-b border-line bg-subtle px-3 py-2 text-xs font-semibold uppercase tracking-wide text-muted";
 export const td = "border-b border-line px-3 py-2 align-top";
+
+export function SearchBox({ label, value, onChange }: { label: string; value: string; onChange: (v: string) => void }) {
+  return (
+    <input
+      type="search"
+      aria-label={label}
+      placeholder={label}
+      className={cx(inputClass, "mb-3 max-w-sm")}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+    />
+  );
+}
+
+/** A column header that sorts by its key (aria-sort says how). */
+export function SortHeader<K extends string>({
+  k,
+  label,
+  sort,
+  onSort,
+}: {
+  k: K;
+  label: string;
+  sort: { key: K; dir: "asc" | "desc" };
+  onSort: (k: K) => void;
+}) {
+  return (
+    <th className={th} aria-sort={sort.key === k ? (sort.dir === "asc" ? "ascending" : "descending") : "none"}>
+      <button type="button" className="uppercase hover:text-fg" onClick={() => onSort(k)}>
+        {label}
+        {sort.key === k ? (sort.dir === "asc" ? " ▲" : " ▼") : ""}
+      </button>
+    </th>
+  );
+}

@@ -56,3 +56,10 @@ export function duration(seconds: number): string {
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ").replace("Z", "");
 }
+
+/** A datetime-local input's text ("2026-12-01T10:00", local time) as ms, or undefined. */
+export function localTime(text: string): number | undefined {
+  if (!text) return undefined;
+  const ms = new Date(text).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}

@@ -123,8 +123,3 @@ export function download(name: string, text: string, type: string): void {
   a.click();
   URL.revokeObjectURL(url);
 }
-
-/** "2026-12-01T10:00" (a datetime-local input, local time) to ms; NaN when empty. */
-export function localTimeMs(text: string): number {
-  return text ? new Date(text).getTime() : NaN;
-}

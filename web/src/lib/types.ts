@@ -175,3 +175,23 @@ export interface ApiKey {
   revoked: boolean;
   secret?: string;
 }
+
+export interface LagPoint {
+  t: number;
+  lag: number;
+}
+
+export interface OffsetsChanged {
+  group_id: string;
+  dry_run: boolean;
+  offsets: PartitionLag[];
+}
+
+export interface Usage {
+  topics: number;
+  partitions: number;
+  records: number;
+  storage_bytes: number;
+  bytes_in: number;
+  bytes_out: number;
+}

@@ -4,18 +4,9 @@ import { useQuery } from "@tanstack/react-query";
 import { api, enc } from "../lib/api";
 import { useAuth } from "../lib/auth";
 import { bytes, count, when } from "../lib/format";
-import type { Agent, GroupSummary, MetricsSummary, Topic } from "../lib/types";
+import type { Agent, GroupSummary, MetricsSummary, Topic, Usage } from "../lib/types";
 import { Badge, Card, Empty, ErrorBox, Page, Stat, Table, td, th } from "../components/ui";
 import { TimeChart } from "../components/charts";
-
-interface Usage {
-  topics: number;
-  partitions: number;
-  records: number;
-  storage_bytes: number;
-  bytes_in: number;
-  bytes_out: number;
-}
 
 const REFRESH = 5_000;
 
@@ -118,10 +109,10 @@ export function Dashboard() {
       </Card>
 
       <div className="mt-4 grid gap-4 lg:grid-cols-2">
-        <Card title="Recent topics" actions={<Link className="text-sm text-accent underline" to="/topics">All topics</Link>}>
+        <Card title="Recent topics" actions={<Link className="text-sm text-link underline" to="/topics">All topics</Link>}>
           {recent.length === 0 ? (
             <Empty>
-              No topics yet. <Link className="text-accent underline" to="/topics?create=1">Create one</Link>.
+              No topics yet. <Link className="text-link underline" to="/topics?create=1">Create one</Link>.
             </Empty>
           ) : (
             <Table label="Recent topics">
@@ -137,7 +128,7 @@ export function Dashboard() {
                 {recent.map((t) => (
                   <tr key={t.id}>
                     <td className={td}>
-                      <Link className="text-accent underline" to={`/topics/${enc(t.name)}`}>
+                      <Link className="text-link underline" to={`/topics/${enc(t.name)}`}>
                         {t.name}
                       </Link>
                     </td>
@@ -151,7 +142,7 @@ export function Dashboard() {
           )}
         </Card>
         {operator && (
-          <Card title="Agents" actions={<Link className="text-sm text-accent underline" to="/agents">Details</Link>}>
+          <Card title="Agents" actions={<Link className="text-sm text-link underline" to="/agents">Details</Link>}>
             {agents.error ? (
               <ErrorBox error={agents.error} />
             ) : (

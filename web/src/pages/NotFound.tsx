@@ -6,7 +6,7 @@ export function NotFound() {
     <Page title="Page not found">
       <p className="text-sm">
         Nothing lives at <code>{window.location.pathname}</code>.{" "}
-        <Link className="text-accent underline" to="/">
+        <Link className="text-link underline" to="/">
           Back to the dashboard
         </Link>
       </p>

@@ -5,7 +5,7 @@ import { api, enc } from "../lib/api";
 import { useCanWrite } from "../lib/auth";
 import { bytes, count, isoTime, when } from "../lib/format";
 import type { GroupDetail, GroupSummary, Partition, Topic, TopicConfig } from "../lib/types";
-import { Badge, Button, Card, cx, Empty, ErrorBox, Field, inputClass, Loading, Modal, Page, Stat, Table, td, th } from "../components/ui";
+import { Badge, Button, cx, Empty, ErrorBox, Field, inputClass, Loading, Modal, Page, Stat, Table, td, th } from "../components/ui";
 import { ConfirmDelete } from "../components/ConfirmDelete";
 import { MessageBrowser } from "../components/MessageBrowser";
 
@@ -39,7 +39,7 @@ export default function TopicDetail() {
       <Page title={name}>
         <ErrorBox error={topic.error} />
         <p className="mt-3 text-sm">
-          <Link className="text-accent underline" to="/topics">
+          <Link className="text-link underline" to="/topics">
             All topics
           </Link>
         </p>
@@ -295,7 +295,7 @@ function Consumers({ name }: { name: string }) {
         {reading.map(({ g, rows }) => (
           <tr key={g.group_id}>
             <td className={td}>
-              <Link className="text-accent underline" to={`/groups/${enc(g.group_id)}`}>
+              <Link className="text-link underline" to={`/groups/${enc(g.group_id)}`}>
                 {g.group_id}
               </Link>
             </td>

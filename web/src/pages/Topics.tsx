@@ -7,7 +7,7 @@ import { useCanWrite } from "../lib/auth";
 import { bytes, count, when } from "../lib/format";
 import { nextSort, ratesBetween, sortRows, type SortState } from "../lib/sort";
 import type { Topic } from "../lib/types";
-import { Button, Empty, ErrorBox, Field, inputClass, Loading, Modal, Page, cx } from "../components/ui";
+import { Button, Empty, ErrorBox, Field, inputClass, Loading, Modal, Page, SearchBox, SortHeader, cx } from "../components/ui";
 import { ConfirmDelete } from "../components/ConfirmDelete";
 import { parseConfigLines } from "../lib/configs";
 
@@ -104,16 +104,7 @@ export function Topics() {
         )
       }
     >
-      <div className="mb-3 flex gap-2">
-        <input
-          type="search"
-          aria-label="Search topics"
-          placeholder="Search topics"
-          className={cx(inputClass, "max-w-sm")}
-          value={filter}
-          onChange={(e) => setFilter(e.target.value)}
-        />
-      </div>
+      <SearchBox label="Search topics" value={filter} onChange={setFilter} />
       <ErrorBox error={topics.error} />
       {topics.isPending ? (
         <Loading what="Loading topics" />
@@ -125,16 +116,7 @@ export function Topics() {
             <thead className="sticky top-0 z-10 bg-subtle">
               <tr>
                 {COLUMNS.map(([k, label]) => (
-                  <th
-                    key={k}
-                    className="border-b border-line px-3 py-2 text-xs font-semibold uppercase tracking-wide text-muted"
-                    aria-sort={sort.key === k ? (sort.dir === "asc" ? "ascending" : "descending") : "none"}
-                  >
-                    <button type="button" className="uppercase hover:text-fg" onClick={() => setSort(nextSort(sort, k))}>
-                      {label}
-                      {sort.key === k ? (sort.dir === "asc" ? " ▲" : " ▼") : ""}
-                    </button>
-                  </th>
+                  <SortHeader key={k} k={k} label={label} sort={sort} onSort={(key) => setSort(nextSort(sort, key))} />
                 ))}
                 {canWrite && <th className="border-b border-line px-3 py-2"><span className="sr-only">Actions</span></th>}
               </tr>
@@ -150,7 +132,7 @@ export function Topics() {
                 return (
                   <tr key={t.id} style={{ height: ROW }} className="hover:bg-subtle" aria-rowindex={v.index + 2}>
                     <td className="border-b border-line px-3 py-1.5">
-                      <Link className="text-accent underline" to={`/topics/${enc(t.name)}`}>
+                      <Link className="text-link underline" to={`/topics/${enc(t.name)}`}>
                         {t.name}
                       </Link>
                     </td>
