@@ -19,6 +19,7 @@ from .producer_ids import ProducerIds
 from .quotas import Quotas
 from .registry.service import RegistryStore
 from .schema_policy import SchemaValidator
+from .serde import Serde
 from .sessions import Sessions
 from .tenants import Tenants
 from .topics import Topics
@@ -57,6 +58,7 @@ class Broker:
         self.peers: Peers = peers if peers is not None else _NoPeers()  # type: ignore[assignment]
         self.schema_policy = SchemaValidator(catalogue.registry)
         self.registry_store: RegistryStore = catalogue.registry
+        self.serde = Serde(catalogue.registry)  # registry-framed values for the HTTP doors
         self.topics = Topics(self)
         self.produce = Produce(self)
         self.fetch = Fetch(self)

@@ -48,13 +48,29 @@ class DescriptorError(ValueError):
     """protoc refused a schema that the registry had accepted."""
 
 
+MAIN = "__schema__.proto"
+
+
 def to_serialized(text: str, references: dict[str, str]) -> str:
     """The base64 FileDescriptorProto of a .proto text whose imports are `references`."""
-    return _compile(text, tuple(sorted(references.items())))
+    files = _compile(text, tuple(sorted(references.items())))
+    fdp = descriptor_pb2.FileDescriptorProto.FromString(
+        next(f for name, f in files if name == MAIN))
+    fdp.ClearField("name")
+    return base64.b64encode(fdp.SerializeToString()).decode("ascii")
+
+
+def descriptor_set(text: str, references: dict[str, str]) -> descriptor_pb2.FileDescriptorSet:
+    """The schema's file (named MAIN) and every file it imports, for a descriptor pool."""
+    out = descriptor_pb2.FileDescriptorSet()
+    for _name, data in _compile(text, tuple(sorted(references.items()))):
+        out.file.append(descriptor_pb2.FileDescriptorProto.FromString(data))
+    return out
 
 
 @functools.lru_cache(maxsize=256)
-def _compile(text: str, references: tuple[tuple[str, str], ...]) -> str:
+def _compile(text: str, references: tuple[tuple[str, str], ...]
+             ) -> tuple[tuple[str, bytes], ...]:
     from grpc_tools import protoc
 
     with tempfile.TemporaryDirectory(prefix="sh-proto-") as tmp:
@@ -65,19 +81,18 @@ def _compile(text: str, references: tuple[tuple[str, str], ...]) -> str:
                 raise DescriptorError(f"reference name {name!r} leaves the import root")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(ref_text)
-        main = "__schema__.proto"
+        main = MAIN
         (root / main).write_text(text)
         out = root / "out.pb"
         well_known = resources.files("grpc_tools") / "_proto"
         code = protoc.main([
-            "protoc", f"-I{root}", f"-I{well_known}", f"--descriptor_set_out={out}", main,
+            "protoc", f"-I{root}", f"-I{well_known}", "--include_imports",
+            f"--descriptor_set_out={out}", main,
         ])
         if code != 0 or not out.exists():
             raise DescriptorError("protoc could not compile the schema")
         files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file
-    fdp = next(f for f in files if f.name == main)
-    fdp.ClearField("name")
-    return base64.b64encode(fdp.SerializeToString()).decode("ascii")
+    return tuple((f.name, f.SerializeToString()) for f in files)
 
 
 def _type_name(field: descriptor_pb2.FieldDescriptorProto) -> str:

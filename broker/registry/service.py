@@ -116,6 +116,10 @@ class Registry:
             raise RegistryError(422, 42201, str(exc)) from None
         return Candidate(kind, text, [dict(r) for r in references], parsed)
 
+    async def reference_texts(self, schema: StoredSchema) -> dict[str, str]:
+        """The texts of a schema's references, and theirs, by import name."""
+        return await self._reference_texts(schema)
+
     async def _reference_texts(self, schema: StoredSchema) -> dict[str, str]:
         out: dict[str, str] = {}
         for ref in schema.references:

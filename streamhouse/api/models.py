@@ -90,6 +90,11 @@ class ProduceRecord(TypedDict):
         ]
     ]
     headers: NotRequired[list[ProduceHeader]]
+    value_schema_id: NotRequired[
+        Annotated[int, Field(ge=0, description="write `value` (JSON) with this registered"
+                             " schema, in the registry's wire format")] | None]
+    value_subject: NotRequired[
+        Annotated[str, Field(description="... or with this subject's latest schema")] | None]
     partition: NotRequired[Annotated[int, Field(ge=0)] | None]
     timestamp: NotRequired[
         Annotated[int, Field(ge=0, le=2**63 - 1, description="ms since the epoch")] | None
@@ -122,6 +127,13 @@ class ProduceResponse(BaseModel):
     records: list[ProducedRecord]
 
 
+class Decoded(BaseModel):
+    schema_id: int
+    schema_type: str = Field(description="AVRO, JSON or PROTOBUF; empty if the id is unknown")
+    value: object = Field(default=None, description="the value read with its schema, as JSON")
+    error: str | None = Field(default=None, description="why it could not be read")
+
+
 class ConsumedRecord(BaseModel):
     partition: int
     offset: int
@@ -131,6 +143,10 @@ class ConsumedRecord(BaseModel):
     value: str | None
     value_encoding: Literal["text", "base64"]
     headers: list[Header]
+    key_decoded: Decoded | None = Field(
+        default=None, description="with decode=true, a key in the registry's wire format")
+    value_decoded: Decoded | None = Field(
+        default=None, description="with decode=true, a value in the registry's wire format")
 
 
 class ConsumeResponse(BaseModel):

@@ -21,6 +21,7 @@ from broker import errors
 from broker.browse import RecordFilter, format_cursor, parse_cursor
 from broker.context import RequestContext
 from broker.records import Record, build_batch
+from broker.serde import Decoded
 from broker.service import Broker
 
 from . import models
@@ -125,7 +126,16 @@ async def produce(
         elif partition >= count:
             raise errors.UnknownPartition(f"record {i}: {topic.name} has no partition {partition}")
         given = rec.get("value")
-        value = None if given is None else _bytes(given, rec.get("encoding", "text"), i, "value")
+        value: bytes | None
+        if rec.get("value_schema_id") is not None or rec.get("value_subject"):
+            try:
+                value = await b.serde.encode(ctx, given, schema_id=rec.get("value_schema_id"),
+                                             subject=rec.get("value_subject"))
+            except errors.InvalidRequest as exc:
+                raise errors.InvalidRequest(f"record {i}: {exc.message}") from None
+        else:
+            value = None if given is None else _bytes(given, rec.get("encoding", "text"), i,
+                                                      "value")
         timestamp = rec.get("timestamp")
         row = (
             key,
@@ -203,6 +213,13 @@ async def consume(
     )
 
 
+def _decoded(d: Decoded | None) -> models.Decoded | None:
+    if d is None:
+        return None
+    return models.Decoded(schema_id=d.schema_id, schema_type=d.schema_type, value=d.value,
+                          error=d.error)
+
+
 def _consumed(partition: int, r: Record) -> models.ConsumedRecord:
     key, kenc = _text(r.key)
     value, venc = _text(r.value)
@@ -239,6 +256,9 @@ async def messages(
     until: int | None = Query(default=None, ge=0, description="timestamp at or before (ms)"),
     max_scan: int = Query(default=20_000, ge=1, le=200_000,
                           description="records read at most looking for matches"),
+    decode: bool = Query(default=False, description="read keys and values in the schema"
+                         " registry's wire format with their schemas (key_decoded,"
+                         " value_decoded)"),
     ctx: RequestContext = Depends(context),
     b: Broker = Depends(broker),
 ) -> models.MessagePage:
@@ -255,8 +275,13 @@ async def messages(
         forward=direction == "forward", limit=limit, max_scan=max_scan,
         where=RecordFilter.parse(key=key, value=value, header=header, since=since,
                                  until=until))
+    records = [_consumed(p, r) for p, r in page.records]
+    if decode:
+        for out, (_p, r) in zip(records, page.records, strict=True):
+            out.key_decoded = _decoded(await b.serde.decode(ctx, r.key))
+            out.value_decoded = _decoded(await b.serde.decode(ctx, r.value))
     return models.MessagePage(
-        topic=name, records=[_consumed(p, r) for p, r in page.records],
+        topic=name, records=records,
         before=format_cursor(page.before), after=format_cursor(page.after),
         has_older=page.has_older, has_newer=page.has_newer, scanned=page.scanned,
         low_watermarks={str(p): o for p, o in page.low.items()},

@@ -26,7 +26,7 @@ from broker.registry.service import (
 )
 from broker.service import Broker
 from broker.types import DEFAULT_ORG
-from streamhouse.api.auth import login_of
+from streamhouse.api.auth import context_of
 
 log = structlog.get_logger("streamhouse.registry")
 
@@ -67,15 +67,18 @@ def create_registry_app(tables: RegistryStore, broker: Broker | None = None) -> 
             current_org.set(DEFAULT_ORG)
             return await call_next(request)
         try:
-            login = await login_of(broker, request)
+            # The platform admin may act inside one organization (the console's switcher).
+            ctx = await context_of(broker, request)
         except errors.AuthenticationFailed as exc:
             return RegistryJSON({"error_code": 40101, "message": exc.message}, status_code=401,
                                 headers={"WWW-Authenticate": 'Basic realm="schema-registry"'})
-        if (login is not None and login.principal.scope == "read-only"
-                and request.method not in ("GET", "HEAD", "OPTIONS")):
+        except errors.BrokerError as exc:  # an organization header refused, or unknown
+            return RegistryJSON({"error_code": exc.http_status * 100 + 1, "message": exc.message},
+                                status_code=exc.http_status)
+        if ctx.principal.scope == "read-only" and request.method not in ("GET", "HEAD", "OPTIONS"):
             return RegistryJSON({"error_code": 40301, "message": "a read-only key may not change"
                                  " the registry"}, status_code=403)
-        current_org.set(login.org_id if login is not None else DEFAULT_ORG)
+        current_org.set(ctx.org_id)
         return await call_next(request)
 
     @app.exception_handler(RegistryError)

@@ -272,6 +272,59 @@ def test_an_incompatible_schema_is_refused(server: ServerProcess, tab_factory) -
     expect(page.get_by_label("Diff of version 1 and 2")).to_contain_text('+     "name": "total"')
 
 
+def test_avro_records_through_the_registry(server: ServerProcess, tab_factory) -> None:
+    """A record written by Confluent's Avro serializer is shown decoded; one written from
+    the producer console with the subject's schema reads back with Confluent's deserializer."""
+    from confluent_kafka import Producer
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    registry = SchemaRegistryClient({"url": f"http://127.0.0.1:{server.registry_port}"})
+    schema = {**AVRO_V1, "fields": [*AVRO_V1["fields"], {"name": "total", "type": "double"}]}
+    ser = AvroSerializer(registry, json.dumps(schema))
+    with rest(server) as api:
+        api.post("/api/v1/topics", json={"name": "orders", "partitions": 1})
+    p = Producer({"bootstrap.servers": server.bootstrap})
+    p.produce("orders", value=ser({"id": "o-17", "total": 12.5},
+                                  SerializationContext("orders", MessageField.VALUE)))
+    assert p.flush(10) == 0
+    tab = tab_factory(f"http://127.0.0.1:{server.http_port}")
+    page = tab.open("/topics/orders")
+    rows = page.get_by_test_id("message-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).not_to_contain_text("o-17 total")
+    page.get_by_role("form", name="Browse messages").get_by_label("Show values as").select_option(
+        "registry")
+    expect(rows.first.get_by_test_id("schema-badge")).to_contain_text("AVRO · schema")
+    expect(rows.first).to_contain_text('"id": "o-17"')
+    expect(rows.first).to_contain_text('"total": 12.5')
+    tab.axe("decoded messages")
+    tab.shot("topic-messages-avro")
+
+    page = tab.open("/produce?topic=orders")
+    form = page.get_by_role("form", name="Produce a record")
+    form.get_by_role("radio", name="With a registered schema").check()
+    expect(form.get_by_label("Subject")).to_have_value("orders-value")  # <topic>-value
+    form.get_by_label("Value", exact=True).fill('{"id": "o-18"}')
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_test_id("error-message")).to_contain_text("Avro schema")  # no total
+    form.get_by_label("Value", exact=True).fill('{"id": "o-18", "total": 3.0}')
+    form.get_by_role("button", name="Send").click()
+    expect(page.get_by_test_id("sent-row")).to_have_count(1)
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "avro-check",
+                  "auto.offset.reset": "earliest"})
+    c.subscribe(["orders"])
+    de = AvroDeserializer(registry)
+    got, deadline = [], time.monotonic() + 20
+    while len(got) < 2 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(de(m.value(), SerializationContext("orders", MessageField.VALUE)))
+    c.close()
+    assert got == [{"id": "o-17", "total": 12.5}, {"id": "o-18", "total": 3.0}]
+
+
 @pytest.fixture
 def tenants(server_factory: type[ServerProcess], tmp_path: Path):
     key_file = tmp_path / "admin.key"

@@ -346,3 +346,74 @@ def test_rest_produce_is_validated_too(server, client, reg):
         ok = api.post("/api/v1/produce", json={"topic": "rv", "records": [
             {"value": base64.b64encode(framed).decode(), "encoding": "base64"}]})
         assert ok.status_code == 200, ok.text
+
+
+def test_http_reads_and_writes_registry_framed_values(server, client):
+    """The console's side of the registry: values written by Confluent's serializers read
+    as JSON over HTTP (decode=true), and JSON written over HTTP with a registered schema
+    read back by Confluent's deserializers."""
+    http = httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", timeout=30,
+                        headers={"X-Ack-Mode": "durable"})
+    item = item_class()
+    users = [{"name": "ann", "age": 30}, {"name": "bob", "age": 41}]
+    roundtrip(server, "avro-u", AvroSerializer(client, json.dumps(USER_V1)), AvroDeserializer(client),
+              users)
+    roundtrip(server, "proto-i", ProtobufSerializer(item, client, {"use.deprecated.format": False}),
+              ProtobufDeserializer(item, {"use.deprecated.format": False}), [item(name="pen", qty=3)])
+    orders = order_class()
+    total = orders().total.__class__
+    roundtrip(server, "proto-o", ProtobufSerializer(orders, client, {"use.deprecated.format": False}),
+              ProtobufDeserializer(orders, {"use.deprecated.format": False}, client),
+              [orders(id="o1", total=total(cents=1250, currency="EUR"))])
+    for topic, want, kind in (("avro-u", users, "AVRO"),
+                              ("proto-i", [{"name": "pen", "qty": 3}], "PROTOBUF"),
+                              ("proto-o", [{"id": "o1", "total": {"cents": "1250",
+                                                                  "currency": "EUR"}}],
+                               "PROTOBUF")):
+        page = http.get(f"/api/v1/topics/{topic}/messages",
+                        params={"position": "earliest", "decode": "true"}).json()
+        decoded = [r["value_decoded"] for r in page["records"]]
+        assert [d["value"] for d in decoded] == want, topic
+        assert {d["schema_type"] for d in decoded} == {kind} and decoded[0]["error"] is None
+        assert page["records"][0]["key_decoded"] is None  # no key
+        plain = http.get(f"/api/v1/topics/{topic}/messages").json()
+        assert plain["records"][0]["value_decoded"] is None  # only when asked
+
+    # JSON in, Avro out: by subject (its latest) or by id; a value off the schema refused.
+    made = http.post("/api/v1/produce", json={"topic": "avro-u", "records": [
+        {"value": {"name": "cy", "age": 5}, "value_subject": "avro-u-value"}]})
+    assert made.status_code == 200, made.text
+    schema_id = client.get_latest_version("avro-u-value").schema_id
+    assert http.post("/api/v1/produce", json={"topic": "avro-u", "records": [
+        {"value": {"name": "di", "age": 6}, "value_schema_id": schema_id}]}).status_code == 200
+    bad = http.post("/api/v1/produce", json={"topic": "avro-u", "records": [
+        {"value": {"name": "ed"}, "value_subject": "avro-u-value"}]})
+    assert bad.status_code == 422 and "record 0" in bad.json()["message"] and "Avro" in bad.json()["message"]
+    unknown = http.post("/api/v1/produce", json={"topic": "avro-u", "records": [
+        {"value": {}, "value_subject": "no-such-value"}]})
+    assert unknown.status_code == 422 and "no-such-value" in unknown.json()["message"]
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "dec", "enable.auto.commit": False})
+    c.assign([TopicPartition("avro-u", 0, 2)])
+    got, deadline = [], time.monotonic() + 15
+    de = AvroDeserializer(client)
+    while len(got) < 2 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(de(m.value(), SerializationContext("avro-u", MessageField.VALUE)))
+    c.close()
+    assert got == [{"name": "cy", "age": 5}, {"name": "di", "age": 6}]
+    # Protobuf and JSON Schema from JSON too.
+    assert http.post("/api/v1/produce", json={"topic": "proto-i", "records": [
+        {"value": {"name": "ink", "qty": 1}, "value_subject": "proto-i-value"}]}).status_code == 200
+    page = http.get("/api/v1/topics/proto-i/messages", params={"decode": "true", "limit": 1,
+                                                               "position": "latest"}).json()
+    assert page["records"][0]["value_decoded"]["value"] == {"name": "ink", "qty": 1}
+    # Bytes that name an unknown id, or do not match their schema: shown with the reason.
+    http.post("/api/v1/produce", json={"topic": "avro-u", "records": [
+        {"value": base64.b64encode(b"\x00\x00\x00\x27\x10xx").decode(), "encoding": "base64"},
+        {"value": base64.b64encode(b"\x00" + schema_id.to_bytes(4, "big") + b"\xff").decode(),
+         "encoding": "base64"}]})
+    page = http.get("/api/v1/topics/avro-u/messages", params={"decode": "true", "limit": 2,
+                                                              "position": "latest"}).json()
+    errors = [r["value_decoded"]["error"] for r in page["records"]]
+    assert "10000 is not registered" in errors[0] and "not readable" in errors[1]

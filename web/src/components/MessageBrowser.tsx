@@ -59,8 +59,11 @@ export function MessageBrowser({ topic, partitionCount }: { topic: string; parti
   const [open, setOpen] = useState<string | null>(null);
   const [live, setLive] = useState(false);
   const tailCursor = useRef<string | null>(null);
+  const last = useRef<BrowseQuery | null>(null); // the query of the page shown
 
-  const load = async (q: BrowseQuery) => {
+  const load = async (given: BrowseQuery) => {
+    const q = { ...given, decode: viewAs === "registry" };
+    last.current = given;
     setLoading(true);
     setError(null);
     try {
@@ -89,7 +92,7 @@ export function MessageBrowser({ topic, partitionCount }: { topic: string; parti
         if (cursor) {
           try {
             const p = await api.get<MessagePage>(
-              `/api/v1/topics/${enc(topic)}/messages?${browseParams({ ...base, cursor, direction: "forward", limit: 500 })}`,
+              `/api/v1/topics/${enc(topic)}/messages?${browseParams({ ...base, cursor, direction: "forward", limit: 500, decode: viewAs === "registry" })}`,
             );
             if (stop) return;
             tailCursor.current = p.after;
@@ -105,7 +108,19 @@ export function MessageBrowser({ topic, partitionCount }: { topic: string; parti
     return () => {
       stop = true;
     };
-  }, [live, topic, base]);
+  }, [live, topic, base, viewAs]);
+
+  const reload = async (v: ViewAs) => {
+    try {
+      const p = await api.get<MessagePage>(
+        `/api/v1/topics/${enc(topic)}/messages?${browseParams({ ...(last.current ?? base), decode: v === "registry" })}`,
+      );
+      setPage(p);
+      setShown(p.records);
+    } catch (e) {
+      setError(e);
+    }
+  };
 
   const run = (e?: React.FormEvent) => {
     e?.preventDefault();
@@ -209,10 +224,20 @@ export function MessageBrowser({ topic, partitionCount }: { topic: string; parti
           </Button>
           <label className="ml-auto inline-flex items-center gap-1 text-sm">
             Show values as
-            <select className={cx(inputClass, "w-auto")} value={viewAs} onChange={(e) => setViewAs(e.target.value as ViewAs)}>
+            <select
+              className={cx(inputClass, "w-auto")}
+              value={viewAs}
+              onChange={(e) => {
+                const v = e.target.value as ViewAs;
+                setViewAs(v);
+                // Decoding is the server's (it holds the schemas): read the page again.
+                if ((v === "registry") !== (viewAs === "registry") && page) void reload(v);
+              }}
+            >
               <option value="text">text</option>
               <option value="json">pretty JSON</option>
               <option value="hex">hex</option>
+              <option value="registry">schema registry (Avro, JSON Schema, Protobuf)</option>
             </select>
           </label>
           <Button onClick={() => download(`${topic}.json`, toJson(shown), "application/json")} disabled={!shown.length}>
@@ -249,7 +274,7 @@ export function MessageBrowser({ topic, partitionCount }: { topic: string; parti
             <tbody>
               {shown.map((r) => {
                 const id = `${r.partition}:${r.offset}`;
-                const text = show(r.value, r.value_encoding, viewAs);
+                const text = show(r.value, r.value_encoding, viewAs, r.value_decoded);
                 return (
                   <tr key={id} className="border-t border-line align-top" data-testid="message-row">
                     <td className="px-3 py-1.5 tabular-nums">{r.partition}</td>
@@ -263,6 +288,11 @@ export function MessageBrowser({ topic, partitionCount }: { topic: string; parti
                         aria-expanded={open === id}
                         onClick={() => setOpen(open === id ? null : id)}
                       >
+                        {viewAs === "registry" && r.value_decoded && (
+                          <span className="mb-0.5 inline-block rounded bg-subtle px-1 text-[10px] font-semibold text-muted" data-testid="schema-badge">
+                            {r.value_decoded.schema_type || "unknown"} · schema {r.value_decoded.schema_id}
+                          </span>
+                        )}
                         <pre className={cx("font-mono text-xs whitespace-pre-wrap break-all", open !== id && "line-clamp-2")}>{text}</pre>
                       </button>
                       {open === id && (

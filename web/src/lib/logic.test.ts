@@ -28,6 +28,12 @@ describe("producer form", () => {
     expect(buildProduceRecord({ ...base, partition: "3" }, 3)).toEqual({ error: "no partition 3" });
     expect(buildProduceRecord({ ...base, headers: [{ key: "", value: "v" }] }, 3)).toEqual({ error: "a header needs a name" });
   });
+  it("names the subject for a value written with a registered schema", () => {
+    expect(buildProduceRecord({ ...base, value: '{"id": "o1"}', format: "schema", subject: "orders-value" }, 3)).toEqual({
+      record: { value: { id: "o1" }, encoding: "json", value_subject: "orders-value" },
+    });
+    expect(buildProduceRecord({ ...base, value: "{}", format: "schema" }, 3)).toEqual({ error: "choose a subject of the schema registry" });
+  });
   it("keeps key, partition and headers, dropping empty header rows", () => {
     const r = buildProduceRecord({ ...base, key: "k", partition: "1", headers: [{ key: "h", value: "v" }, { key: "", value: "" }] }, 3);
     expect(r).toEqual({ record: { value: "", encoding: "text", key: "k", partition: 1, headers: [{ key: "h", value: "v" }] } });

@@ -48,6 +48,14 @@ describe("show", () => {
     expect(show("AAH/", "base64", "hex")).toBe("00 01 ff");
     expect(hex(valueBytes("é", "text")!)).toBe("c3 a9");
   });
+  it("shows what the server read with the registered schema, or why it could not", () => {
+    const decoded = { schema_id: 3, schema_type: "AVRO", value: { id: "o1" }, error: null };
+    expect(show("AAAAAAMEbzE=", "base64", "registry", decoded)).toBe('{\n  "id": "o1"\n}');
+    expect(show("x", "text", "registry", { ...decoded, value: null, error: "schema id 3 is not registered" })).toBe(
+      "(schema id 3 is not registered)",
+    );
+    expect(show("plain", "text", "registry", null)).toBe("plain"); // not framed: as text
+  });
   it("marks base64 values and nulls", () => {
     expect(show("AAH/", "base64", "text")).toBe("base64:AAH/");
     expect(show(null, "text", "text")).toBe("null");

@@ -1,8 +1,8 @@
 // The message browser's logic: the query of a page, how a value is shown, exports.
-import type { ConsumedRecord } from "./types";
+import type { ConsumedRecord, Decoded } from "./types";
 
 export type Start = "earliest" | "latest" | "offset" | "timestamp";
-export type ViewAs = "text" | "json" | "hex";
+export type ViewAs = "text" | "json" | "hex" | "registry";
 
 export interface BrowseQuery {
   partitions: number[]; // empty: all
@@ -17,6 +17,7 @@ export interface BrowseQuery {
   header?: string;
   since?: number;
   until?: number;
+  decode?: boolean; // values in the registry's wire format read with their schemas
 }
 
 export interface MessagePage {
@@ -49,6 +50,7 @@ export function browseParams(q: BrowseQuery): URLSearchParams {
   if (q.header) p.set("header", q.header);
   if (q.since != null) p.set("since", String(q.since));
   if (q.until != null) p.set("until", String(q.until));
+  if (q.decode) p.set("decode", "true");
   return p;
 }
 
@@ -70,9 +72,14 @@ export function hex(bytes: Uint8Array): string {
   return parts.join(" ");
 }
 
-/** A value shown as text, pretty JSON (when it parses) or hex. */
-export function show(value: string | null, encoding: "text" | "base64", as: ViewAs): string {
+/** A value shown as text, pretty JSON (when it parses), hex, or read with its registered
+ * schema (when the server decoded it: `decoded`; other values fall back to text). */
+export function show(value: string | null, encoding: "text" | "base64", as: ViewAs, decoded?: Decoded | null): string {
   if (value == null) return "null";
+  if (as === "registry" && decoded) {
+    if (decoded.error) return `(${decoded.error})`;
+    return JSON.stringify(decoded.value, null, 2);
+  }
   if (as === "hex") return hex(valueBytes(value, encoding)!);
   if (encoding === "base64") return `base64:${value}`;
   if (as === "json") {

@@ -47,6 +47,13 @@ export interface Header {
   encoding: "text" | "base64";
 }
 
+export interface Decoded {
+  schema_id: number;
+  schema_type: string;
+  value: unknown;
+  error: string | null;
+}
+
 export interface ConsumedRecord {
   partition: number;
   offset: number;
@@ -56,6 +63,8 @@ export interface ConsumedRecord {
   value: string | null;
   value_encoding: "text" | "base64";
   headers: Header[];
+  key_decoded?: Decoded | null;
+  value_decoded?: Decoded | null;
 }
 
 export interface ConsumeResponse {

@@ -28,6 +28,7 @@ export default function Produce() {
   const [log, setLog] = useState<Sent[]>([]);
   const [invalid, setInvalid] = useState<string | null>(null);
   const topics = useQuery({ queryKey: ["topics"], queryFn: () => api.get<Topic[]>("/api/v1/topics") });
+  const subjects = useQuery({ queryKey: ["subjects"], queryFn: () => api.get<string[]>("/registry/subjects") });
   const chosen = topics.data?.find((t) => t.name === topic);
   const send = useMutation({
     mutationFn: async () => {
@@ -119,13 +120,36 @@ export default function Produce() {
               {(id) => <input id={id} className={cx(inputClass, "font-mono")} value={form.key} onChange={(e) => set("key", e.target.value)} />}
             </Field>
             <div className="flex items-center gap-3 text-sm" role="radiogroup" aria-label="Value format">
-              {(["text", "json"] as const).map((f) => (
+              {(["text", "json", "schema"] as const).map((f) => (
                 <label key={f} className="inline-flex items-center gap-1">
-                  <input type="radio" name="format" checked={form.format === f} onChange={() => set("format", f)} />
-                  {f === "text" ? "Text" : "JSON"}
+                  <input
+                    type="radio"
+                    name="format"
+                    checked={form.format === f}
+                    onChange={() => {
+                      set("format", f);
+                      if (f === "schema" && !form.subject) {
+                        const guess = (subjects.data ?? []).find((s) => s === `${topic}-value`);
+                        if (guess) set("subject", guess);
+                      }
+                    }}
+                  />
+                  {f === "text" ? "Text" : f === "json" ? "JSON" : "With a registered schema"}
                 </label>
               ))}
             </div>
+            {form.format === "schema" && (
+              <Field label="Subject" hint="The value (JSON) is written with its latest schema: Avro, JSON Schema or Protobuf">
+                {(id) => (
+                  <select id={id} className={inputClass} value={form.subject ?? ""} onChange={(e) => set("subject", e.target.value)}>
+                    <option value="">choose a subject…</option>
+                    {(subjects.data ?? []).map((s) => (
+                      <option key={s}>{s}</option>
+                    ))}
+                  </select>
+                )}
+              </Field>
+            )}
             <Field label="Value" error={invalid}>
               {(id) => (
                 <textarea id={id} rows={8} className={cx(inputClass, "font-mono")} value={form.value} onChange={(e) => set("value", e.target.value)} />
