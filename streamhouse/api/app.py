@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from . import cluster, errors, groups, models, records, tenants, topics
+from . import acls, cluster, errors, groups, models, records, tenants, topics
 from .auth import context_of
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def create_app(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
     errors.install(app)
-    for module in (topics, records, groups, cluster, tenants):
+    for module in (topics, records, groups, cluster, tenants, acls):
         app.include_router(module.router)
 
     base_openapi = app.openapi

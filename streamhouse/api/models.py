@@ -324,6 +324,18 @@ class OrganizationUpdate(BaseModel):
     status: Literal["active", "suspended"] | None = None
 
 
+class Acl(BaseModel):
+    resource_type: str = Field(examples=["TOPIC"], description="TOPIC, GROUP, CLUSTER,"
+                               " TRANSACTIONAL_ID, DELEGATION_TOKEN or USER")
+    resource_name: str = Field(examples=["orders"])
+    pattern_type: str = Field(default="LITERAL", description="LITERAL or PREFIXED")
+    principal: str = Field(examples=["User:reader"], description="User:<name> or User:*")
+    host: str = "*"
+    operation: str = Field(examples=["READ"], description="ALL, READ, WRITE, CREATE, DELETE,"
+                           " ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS, ...")
+    permission: str = Field(default="ALLOW", description="ALLOW or DENY")
+
+
 class Organization(BaseModel):
     id: str
     slug: str

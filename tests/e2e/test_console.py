@@ -403,8 +403,28 @@ def test_sign_in_scopes_and_organizations(tenants, tab_factory) -> None:
     expect(page.get_by_text("acme-orders")).to_have_count(0)
     page = tab.open("/organization")
     expect(page.get_by_role("table", name="API keys")).to_contain_text(globex.key)
+    # ACLs: added through the console, in force over REST.
+    page.get_by_role("button", name="Add ACL").click()
+    dialog = page.get_by_role("dialog", name="Add an ACL")
+    dialog.get_by_label("Principal").fill(f"User:{globex.reader_key}")
+    dialog.get_by_label("Permission").select_option("DENY")
+    dialog.get_by_label("Operation").select_option("DESCRIBE")
+    dialog.get_by_label("Resource name").fill("globex-")
+    dialog.get_by_label("Pattern").select_option("PREFIXED")
+    dialog.get_by_role("button", name="Add").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("table", name="ACLs")).to_contain_text("globex-")
+    hidden = httpx.get(f"{base}/api/v1/topics", headers={
+        "Authorization": f"Bearer {globex.reader_key}:{globex.reader_secret}"}).json()
+    assert hidden == []  # DESCRIBE denied on globex-*: the reader lists nothing
     tab.axe("organization")
     tab.shot("organization")
+    # A new organization, then in the switcher.
+    page.get_by_label("Slug").fill("initech")
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Created initech")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Organization").locator("option")).to_have_count(4)
 
 
 def test_the_console_can_be_turned_off(server_factory: type[ServerProcess], tmp_path) -> None:

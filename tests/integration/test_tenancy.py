@@ -406,6 +406,43 @@ def test_whoami_and_the_platform_admins_organization_switch(secured: Secured) ->
     assert [t["name"] for t in own.json()] == ["only-acme"]
 
 
+def test_acls_over_rest(secured: Secured) -> None:
+    s = secured
+    acme = bearer(s.acme.key, s.acme.secret)
+    url = f"{s.http}/api/v1/acls"
+    one = {"resource_type": "TOPIC", "resource_name": "orders", "principal": "User:bob",
+           "operation": "READ"}
+    made = httpx.post(url, json=[one, {**one, "resource_name": "pay-", "pattern_type": "PREFIXED",
+                                       "operation": "WRITE", "permission": "DENY"}], headers=acme)
+    assert made.status_code == 201, made.text
+    listed = httpx.get(url, headers=acme).json()
+    assert {(a["resource_name"], a["pattern_type"], a["operation"], a["permission"], a["host"])
+            for a in listed} == {("orders", "LITERAL", "READ", "ALLOW", "*"),
+                                 ("pay-", "PREFIXED", "WRITE", "DENY", "*")}
+    applying = httpx.get(url, params={"resource_type": "topic", "resource_name": "pay-ments",
+                                      "pattern_type": "MATCH"}, headers=acme).json()
+    assert [a["resource_name"] for a in applying] == ["pay-"]
+    assert httpx.get(url, headers=bearer(s.globex.key, s.globex.secret)).json() == []
+    # Refusals name the binding and the rule; nothing is made.
+    for bad, words in (({**one, "operation": "READS"}, "operation 'READS' is not one of"),
+                       ({**one, "resource_type": "GROUP", "operation": "WRITE"},
+                        "GROUP supports only"),
+                       ({**one, "principal": "bob"}, "is not User:<name>")):
+        r = httpx.post(url, json=[one, bad], headers=acme)
+        assert r.status_code == 422 and words in r.json()["message"], r.text
+    assert len(httpx.get(url, headers=acme).json()) == 2
+    assert httpx.delete(url, headers=acme).status_code == 422  # a filter must name something
+    gone = httpx.delete(url, params={"principal": "User:bob", "operation": "READ"}, headers=acme)
+    assert [a["resource_name"] for a in gone.json()] == ["orders"]
+    assert httpx.post(url, json=[one], headers=bearer(s.acme.reader_key, s.acme.reader_secret)
+                      ).status_code == 403
+
+
+def test_acls_over_rest_answer_security_disabled_while_logins_are_off(server) -> None:
+    r = httpx.get(f"http://127.0.0.1:{server.http_port}/api/v1/acls")
+    assert r.status_code == 501 and r.json()["error"] == "security_disabled"
+
+
 def test_admin_cli_creates_the_first_organization_and_key(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -204,3 +204,13 @@ export interface Usage {
   bytes_in: number;
   bytes_out: number;
 }
+
+export interface Acl {
+  resource_type: string;
+  resource_name: string;
+  pattern_type: string;
+  principal: string;
+  host: string;
+  operation: string;
+  permission: string;
+}

@@ -5,6 +5,7 @@ import { useAuth } from "../lib/auth";
 import { bytes, count, isoTime } from "../lib/format";
 import type { ApiKey, Organization, Usage } from "../lib/types";
 import { Badge, Button, Card, cx, Empty, ErrorBox, Field, inputClass, Loading, Modal, Page, Stat, Table, td, th } from "../components/ui";
+import { Acls } from "../components/Acls";
 
 interface Quotas {
   org_id: string;
@@ -96,7 +97,10 @@ export default function Organizations() {
           Traffic through this agent since it started: {bytes(usage.data?.bytes_in)} in, {bytes(usage.data?.bytes_out)} out.
         </p>
       </Card>
+      {me.platform_admin && org.data && <Settings org={org.data} />}
       {isAdmin ? <Keys orgId={me.org_id} /> : <Empty>API keys are managed with an admin key.</Empty>}
+      <Acls canChange={isAdmin && me.can_write} />
+      {me.platform_admin && <NewOrganization />}
     </Page>
   );
 }
@@ -228,5 +232,80 @@ function CreateKey({ orgId, onClose, onCreated }: { orgId: string; onClose: () =
       </Field>
       <ErrorBox error={create.error} />
     </Modal>
+  );
+}
+
+/** The platform admin's: the organization's name, plan and status. */
+function Settings({ org }: { org: Organization }) {
+  const qc = useQueryClient();
+  const [name, setName] = useState(org.name);
+  const [plan, setPlan] = useState(org.plan);
+  const save = useMutation({
+    mutationFn: (change: Partial<Organization>) => api.patch<Organization>(`/api/v1/organizations/${enc(org.id)}`, change),
+    onSuccess: () => {
+      qc.invalidateQueries({ queryKey: ["organization", org.id] });
+      qc.invalidateQueries({ queryKey: ["organizations"] });
+    },
+  });
+  const suspended = org.status === "suspended";
+  return (
+    <Card title="Settings" className="mb-4">
+      <form
+        className="grid items-end gap-3 md:grid-cols-[1fr_1fr_auto_auto]"
+        onSubmit={(e) => {
+          e.preventDefault();
+          save.mutate({ name, plan });
+        }}
+        aria-label="Organization settings"
+      >
+        <Field label="Name">{(id) => <input id={id} className={inputClass} value={name} onChange={(e) => setName(e.target.value)} />}</Field>
+        <Field label="Plan">{(id) => <input id={id} className={inputClass} value={plan} onChange={(e) => setPlan(e.target.value)} />}</Field>
+        <Button variant="primary" type="submit" disabled={save.isPending}>
+          Save
+        </Button>
+        {org.id !== "default" && (
+          <Button variant={suspended ? "secondary" : "danger"} onClick={() => save.mutate({ status: suspended ? "active" : "suspended" })}>
+            {suspended ? "Reactivate" : "Suspend"}
+          </Button>
+        )}
+      </form>
+      <div className="mt-2">
+        <ErrorBox error={save.error} />
+      </div>
+    </Card>
+  );
+}
+
+function NewOrganization() {
+  const qc = useQueryClient();
+  const [slug, setSlug] = useState("");
+  const create = useMutation({
+    mutationFn: () => api.post<Organization>("/api/v1/organizations", { slug, name: slug }),
+    onSuccess: () => {
+      setSlug("");
+      qc.invalidateQueries({ queryKey: ["organizations"] });
+    },
+  });
+  return (
+    <Card title="New organization" className="mt-4">
+      <form
+        className="flex items-end gap-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (slug) create.mutate();
+        }}
+      >
+        <Field label="Slug" hint="lowercase letters, digits and '-'">
+          {(id) => <input id={id} className={inputClass} value={slug} onChange={(e) => setSlug(e.target.value)} />}
+        </Field>
+        <Button variant="primary" type="submit" disabled={!slug || create.isPending}>
+          Create
+        </Button>
+      </form>
+      {create.data && <p className="mt-2 text-sm" role="status">Created {create.data.slug}: switch to it in the sidebar to give it keys.</p>}
+      <div className="mt-2">
+        <ErrorBox error={create.error} />
+      </div>
+    </Card>
   );
 }

@@ -1,13 +1,32 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, enc } from "../lib/api";
 import { useCanWrite } from "../lib/auth";
 import { bytes, count, isoTime, when } from "../lib/format";
 import type { GroupDetail, GroupSummary, Partition, Topic, TopicConfig } from "../lib/types";
-import { Badge, Button, cx, Empty, ErrorBox, Field, inputClass, Loading, Modal, Page, Stat, Table, td, th } from "../components/ui";
+import { Badge, Button, Card, cx, Empty, ErrorBox, Field, inputClass, Loading, Modal, Page, Stat, Table, td, th } from "../components/ui";
 import { ConfirmDelete } from "../components/ConfirmDelete";
 import { MessageBrowser } from "../components/MessageBrowser";
+import { TimeChart } from "../components/charts";
+
+/** Records written per second, from the change of `written` between polls since the page
+ * opened (the same figure on every agent: it is the sum of the high watermarks). */
+function useWriteRate(t: Topic | undefined): Record<string, number>[] {
+  const last = useRef<{ at: number; written: number } | null>(null);
+  const [points, setPoints] = useState<Record<string, number>[]>([]);
+  useEffect(() => {
+    if (!t) return;
+    const at = Date.now();
+    const prev = last.current;
+    last.current = { at, written: t.written };
+    if (prev && at - prev.at >= 1000 && t.written >= prev.written) {
+      const rate = ((t.written - prev.written) * 1000) / (at - prev.at);
+      setPoints((p) => [...p, { t: at, records_per_s: rate }].slice(-120));
+    }
+  }, [t]);
+  return points;
+}
 
 const TABS = ["messages", "partitions", "configs", "consumers"] as const;
 type Tab = (typeof TABS)[number];
@@ -33,6 +52,7 @@ export default function TopicDetail() {
       navigate("/topics");
     },
   });
+  const rate = useWriteRate(topic.data);
   if (topic.isPending) return <Loading what="Loading topic" />;
   if (topic.error) {
     return (
@@ -73,6 +93,17 @@ export default function TopicDetail() {
         <Stat label="Size" value={bytes(t.size_bytes)} />
         <Stat label="Last write" value={when(t.last_append_at)} />
       </div>
+      {rate.length >= 2 && (
+        <Card title="Records written per second" className="mb-4">
+          <TimeChart
+            label="Records written per second"
+            data={rate}
+            height={140}
+            format={(v) => count(v)}
+            series={[{ key: "records_per_s", label: "records/s", color: "#0e7490" }]}
+          />
+        </Card>
+      )}
       <div role="tablist" aria-label="Topic" className="mb-3 flex gap-1 border-b border-line">
         {TABS.map((x) => (
           <button
