@@ -226,6 +226,20 @@ class Cluster:
         """What the caller may do on the cluster (DescribeCluster, Metadata v8-10)."""
         return self._b.acls.authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
 
+    def object_store_health(self, ctx: RequestContext) -> dict[str, object]:
+        """This agent's view of the object store: the circuit breaker and each operation's
+        current rate limit against its maximum (they fall after throttling answers)."""
+        self._require_operator(ctx)
+        store = self._b.logs.store
+        return {
+            "breaker": store.breaker.state.value,
+            "consecutive_failures": store.breaker.failures,
+            "retry_after_s": round(store.breaker.retry_after(), 3),
+            "rates": {op: {"current": store.limiter.rate(op),
+                           "max": store.limiter.config.max_rate(op)}
+                      for op in ("put", "get", "delete")},
+        }
+
     async def ready(self) -> dict[str, str]:
         """Readiness checks: the catalogue and the object store answer."""
         checks = {}

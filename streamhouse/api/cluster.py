@@ -103,6 +103,14 @@ async def metrics_summary(
     )
 
 
+@router.get("/api/v1/cluster/object-store", response_model=models.ObjectStoreHealth)
+async def object_store(
+    ctx: RequestContext = Depends(context), b: Broker = Depends(broker)
+) -> models.ObjectStoreHealth:
+    """This agent's circuit breaker and rate limits towards the object store."""
+    return models.ObjectStoreHealth.model_validate(b.cluster.object_store_health(ctx))
+
+
 @router.get("/api/v1/whoami", response_model=models.Whoami)
 async def whoami(
     ctx: RequestContext = Depends(context), b: Broker = Depends(broker)

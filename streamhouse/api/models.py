@@ -294,6 +294,18 @@ class Health(BaseModel):
     status: str
 
 
+class RateLimit(BaseModel):
+    current: float = Field(description="requests a second allowed now")
+    max: float = Field(description="the configured ceiling")
+
+
+class ObjectStoreHealth(BaseModel):
+    breaker: str = Field(description="closed, open or half_open")
+    consecutive_failures: int
+    retry_after_s: float = Field(description="until a call may go through (0: now)")
+    rates: dict[str, RateLimit] = Field(description="per operation: put, get, delete")
+
+
 class Whoami(BaseModel):
     auth: bool = Field(description="whether this agent requires credentials")
     principal: str

@@ -97,6 +97,8 @@ def test_every_page_renders_real_data_and_passes_axe(server: ServerProcess, tab_
     page = tab.open("/agents")
     expect(page.get_by_role("table", name="Agents")).to_contain_text("healthy")
     expect(page.get_by_text("catalogue")).to_be_visible()
+    expect(page.get_by_role("table", name="Object store throttle")).to_contain_text("PUT")
+    expect(page.get_by_text("breaker closed")).to_be_visible()
     tab.axe("agents")
     tab.shot("agents")
 

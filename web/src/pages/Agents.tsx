@@ -6,6 +6,13 @@ import { bytes, count, duration, when } from "../lib/format";
 import type { Cluster } from "../lib/types";
 import { Badge, Card, cx, Empty, ErrorBox, Loading, Page, Stat, Table, td, th } from "../components/ui";
 
+interface StoreHealth {
+  breaker: string;
+  consecutive_failures: number;
+  retry_after_s: number;
+  rates: Record<string, { current: number; max: number }>;
+}
+
 interface Ready {
   status: string;
   catalogue: string;
@@ -25,6 +32,12 @@ export default function Agents() {
     // 503 still carries the checks: read the body either way.
     queryFn: async () => (await fetch("/ready")).json() as Promise<Ready>,
     refetchInterval: 5_000,
+  });
+  const store = useQuery({
+    queryKey: ["object-store"],
+    queryFn: () => api.get<StoreHealth>("/api/v1/cluster/object-store"),
+    refetchInterval: 5_000,
+    enabled: !me.auth || me.platform_admin,
   });
   if (me.auth && !me.platform_admin) {
     return (
@@ -56,6 +69,10 @@ export default function Agents() {
           <div className="mt-1 space-y-1">
             <div>catalogue {health(ready.data?.catalogue)}</div>
             <div>object store {health(ready.data?.objects)}</div>
+            <div>
+              breaker{" "}
+              <Badge tone={store.data?.breaker === "closed" ? "good" : store.data ? "bad" : "neutral"}>{store.data?.breaker ?? "…"}</Badge>
+            </div>
           </div>
         </div>
       </div>
@@ -92,6 +109,35 @@ export default function Agents() {
           </tbody>
         </Table>
       </Card>
+      {store.data && (
+        <Card title="Object store throttle (this agent)" className="mb-4">
+          <Table label="Object store throttle">
+            <thead>
+              <tr>
+                <th className={th}>Operation</th>
+                <th className={th}>Allowed now</th>
+                <th className={th}>Ceiling</th>
+              </tr>
+            </thead>
+            <tbody>
+              {Object.entries(store.data.rates).map(([op, r]) => (
+                <tr key={op}>
+                  <td className={td}>{op.toUpperCase()}</td>
+                  <td className={cx(td, "tabular-nums")}>
+                    {r.current.toFixed(0)}/s {r.current < r.max && <Badge tone="warn">throttled</Badge>}
+                  </td>
+                  <td className={cx(td, "tabular-nums")}>{r.max.toFixed(0)}/s</td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+          {store.data.consecutive_failures > 0 && (
+            <p className="mt-2 text-sm">
+              {store.data.consecutive_failures} failures in a row; next try in {store.data.retry_after_s}s.
+            </p>
+          )}
+        </Card>
+      )}
       <Card title="Partition leadership">
         {distribution.length === 0 ? (
           <Empty>No partitions are led yet.</Empty>
