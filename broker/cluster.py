@@ -212,7 +212,7 @@ class Cluster:
         self._require_operator(ctx)
         topics = await self._b.catalogue.list_topics(ctx.org_id)
         partitions, storage = await self._b.catalogue.partition_totals(ctx.org_id)
-        records, produced, fetched = throughput.totals()
+        records, produced, fetched, _fetched_records = throughput.totals()
         return Totals(
             topics=len(topics),
             partitions=partitions,

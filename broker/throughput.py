@@ -5,10 +5,11 @@ from __future__ import annotations
 from storage import metrics as _m
 
 
-def totals() -> tuple[float, float, float]:
-    """(records produced, bytes produced, bytes fetched)."""
+def totals() -> tuple[float, float, float, float]:
+    """(records produced, bytes produced, bytes fetched, records fetched)."""
     return (
         _m.counter_total(_m.PRODUCE_RECORDS),
         _m.counter_total(_m.PRODUCE_BYTES),
         _m.counter_total(_m.FETCH_BYTES),
+        _m.counter_total(_m.FETCH_RECORDS),
     )

@@ -97,8 +97,9 @@ async def metrics_summary(
         fetch_bytes_total=totals.fetch_bytes,
         storage_bytes=totals.storage_bytes,
         series=[
-            models.Point(t=t, produce_records_per_s=r, produce_bytes_per_s=b, fetch_bytes_per_s=f)
-            for t, r, b, f in series
+            models.Point(t=t, produce_records_per_s=r, produce_bytes_per_s=b, fetch_bytes_per_s=f,
+                         fetch_records_per_s=fr)
+            for t, r, b, f, fr in series
         ],
     )
 

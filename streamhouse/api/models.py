@@ -268,6 +268,7 @@ class Point(BaseModel):
     produce_records_per_s: float
     produce_bytes_per_s: float
     fetch_bytes_per_s: float
+    fetch_records_per_s: float = 0.0
 
 
 class MetricsSummary(BaseModel):

@@ -17,7 +17,7 @@ class ThroughputSeries:
     ) -> None:
         self.interval = interval
         self.on_sample = on_sample
-        self.points: deque[tuple[int, float, float, float]] = deque(
+        self.points: deque[tuple[int, float, float, float, float]] = deque(
             maxlen=int(keep_seconds / interval)
         )
         self._last = self._totals()
@@ -25,15 +25,16 @@ class ThroughputSeries:
         self._task: asyncio.Task[None] | None = None
 
     @staticmethod
-    def _totals() -> tuple[float, float, float]:
+    def _totals() -> tuple[float, float, float, float]:
         return throughput.totals()
 
     def sample(self) -> None:
         now = time.monotonic()
         totals = self._totals()
         dt = max(now - self._last_time, 1e-6)
-        records, produced, fetched = ((b - a) / dt for a, b in zip(self._last, totals, strict=True))
-        self.points.append((int(time.time() * 1000), records, produced, fetched))
+        records, produced, fetched, fetched_records = (
+            (b - a) / dt for a, b in zip(self._last, totals, strict=True))
+        self.points.append((int(time.time() * 1000), records, produced, fetched, fetched_records))
         self._last, self._last_time = totals, now
 
     def start(self) -> None:

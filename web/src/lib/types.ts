@@ -119,6 +119,7 @@ export interface Point {
   produce_records_per_s: number;
   produce_bytes_per_s: number;
   fetch_bytes_per_s: number;
+  fetch_records_per_s: number;
 }
 
 export interface MetricsSummary {

@@ -89,7 +89,11 @@ export function Dashboard() {
           value={latest ? `${bytes(latest.produce_bytes_per_s)}/s` : "–"}
           hint={latest && "produce_records_per_s" in latest ? `${count(latest.produce_records_per_s)} records/s` : "bytes in"}
         />
-        <Stat label="Fetch" value={latest ? `${bytes(latest.fetch_bytes_per_s)}/s` : "–"} hint="bytes out" />
+        <Stat
+          label="Fetch"
+          value={latest ? `${bytes(latest.fetch_bytes_per_s)}/s` : "–"}
+          hint={latest && "fetch_records_per_s" in latest ? `${count(latest.fetch_records_per_s)} records/s` : "bytes out"}
+        />
       </div>
 
       <Card title="Throughput" className="mt-4">
