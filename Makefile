@@ -26,12 +26,12 @@ run: $(STAMP) $(CONSOLE)
 	$(BIN)/streamhouse serve --data-dir ./data
 
 $(WEB_DEPS): web/package-lock.json
-	@command -v npm >/dev/null || { echo "npm not found: install Node 20 to build the web console"; exit 0; }
-	cd web && npm ci --no-audit --no-fund --silent
+	@if command -v npm >/dev/null; then cd web && npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: install Node 20 to build the web console"; fi
 
 $(CONSOLE): $(WEB_DEPS) $(WEB_SRC)
-	@command -v npm >/dev/null || { echo "npm not found: the web console is not built"; exit 0; }
-	cd web && npm run --silent build
+	@if command -v npm >/dev/null; then cd web && npm run --silent build; \
+	else echo "npm not found: the web console is not built (/ says how to build it)"; fi
 
 ## console: build the web console (web/ → streamhouse/console/dist)
 console: $(WEB_DEPS)
