@@ -1,0 +1,3 @@
+from streamctl.main import run
+
+run()

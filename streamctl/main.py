@@ -1,0 +1,410 @@
+"""The command tree. Each command resolves the profile, calls the server, and prints a
+table (or --output json|yaml); failures are one line on stderr and an exit code
+(streamctl/errors.py), the trace only with --debug."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from . import errors
+from .errors import CliError
+
+if TYPE_CHECKING:
+    from .api import Api
+    from .config import Profile
+
+app = typer.Typer(no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
+                  help="The command line for StreamHouse: topics, records, groups, schemas,"
+                       " organizations.\n\nExample: streamctl topic list")
+profile_app = typer.Typer(no_args_is_help=True, help="Named clusters and their credentials.")
+topic_app = typer.Typer(no_args_is_help=True, help="Create, list, describe, change and delete topics.")
+group_app = typer.Typer(no_args_is_help=True, help="Consumer groups: describe, reset, seek, delete.")
+cluster_app = typer.Typer(no_args_is_help=True, help="The cluster and its agents.")
+app.add_typer(profile_app, name="profile")
+app.add_typer(topic_app, name="topic")
+app.add_typer(group_app, name="group")
+app.add_typer(cluster_app, name="cluster")
+
+
+@dataclass
+class State:
+    profile: str | None = None
+    output: str = "table"
+    overrides: list[str] = field(default_factory=list)
+    debug: bool = False
+
+    def resolve(self) -> Profile:
+        from .config import resolve
+
+        return resolve(self.profile, self.overrides)
+
+    def api(self) -> Api:
+        from .api import Api
+
+        return Api(self.resolve())
+
+
+state = State()
+Output = Annotated[str | None, typer.Option("--output", "-o", help="table, json or yaml")]
+
+
+def _fmt(output: str | None) -> str:
+    fmt = output or state.output
+    if fmt not in ("table", "json", "yaml"):
+        raise CliError(f"--output is table, json or yaml, not {fmt!r}", errors.USAGE)
+    return fmt
+
+
+@app.callback()
+def main(
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help="a profile of the config file")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="table, json or yaml")] = "table",
+    overrides: Annotated[list[str] | None, typer.Option("-X", help="a Kafka client property, key=value (repeatable)")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="show the full trace of a failure")] = False,
+) -> None:
+    state.profile, state.output, state.overrides, state.debug = profile, output, overrides or [], debug
+
+
+# -- profiles ---------------------------------------------------------------------------
+
+
+@profile_app.command("create")
+def profile_create(
+    name: str,
+    rest: Annotated[str, typer.Option(help="the REST API's URL")] = "http://localhost:8080",
+    bootstrap: Annotated[str, typer.Option(help="Kafka bootstrap servers")] = "localhost:9092",
+    registry: Annotated[str, typer.Option(help="the schema registry's URL")] = "http://localhost:8081",
+    credentials: Annotated[str, typer.Option(help="an API key, KEYID:SECRET")] = "",
+    organization: Annotated[str, typer.Option(help="(platform admin) act in this organization")] = "",
+    use: Annotated[bool, typer.Option("--use/--no-use", help="make it the current profile")] = True,
+) -> None:
+    """Create or replace a profile.
+
+    Example: streamctl profile create prod --rest https://sh.example.com:8080 --credentials KEY:SECRET
+    """
+    from .config import Profile, load_all, save_all
+
+    current, profiles = load_all()
+    profiles[name] = Profile(name=name, rest=rest, bootstrap=bootstrap, registry=registry,
+                             credentials=credentials, organization=organization)
+    where = save_all(name if use or current is None else current, profiles)
+    typer.echo(f"Profile {name!r} saved in {where}" + (" and in use" if use else ""))
+
+
+@profile_app.command("use")
+def profile_use(name: str) -> None:
+    """Make a profile the current one. Example: streamctl profile use prod"""
+    from .config import load_all, save_all
+
+    _current, profiles = load_all()
+    if name not in profiles:
+        raise CliError(f"no profile {name!r} (profiles: {', '.join(sorted(profiles)) or 'none'})",
+                       errors.NOT_FOUND)
+    save_all(name, profiles)
+    typer.echo(f"Using profile {name!r}")
+
+
+@profile_app.command("list")
+def profile_list(output: Output = None) -> None:
+    """The profiles (secrets hidden), the current one marked."""
+    from .config import load_all
+    from .output import emit
+
+    current, profiles = load_all()
+    rows = [{**p.public(), "current": name == current} for name, p in sorted(profiles.items())]
+    emit(rows, _fmt(output), columns=[("name", "Profile"), ("current", "Current", lambda v: "*" if v else ""),
+                                      ("rest", "REST"), ("bootstrap", "Bootstrap"),
+                                      ("credentials", "Credentials")])
+
+
+# -- who, health, cluster ----------------------------------------------------------------
+
+
+@app.command()
+def whoami(output: Output = None) -> None:
+    """Who the profile's credentials are, and in which organization."""
+    from .output import emit
+
+    me = state.api().get("/api/v1/whoami")
+    text = (f"{me['principal']} ({me['kind']}, scope {me['scope'] or 'all'}) in organization"
+            f" {me['org_slug']}" + (" [platform admin]" if me["platform_admin"] else "")
+            + ("" if me["auth"] else "; logins are off (open mode)"))
+    emit(me, _fmt(output), text=text)
+
+
+@app.command()
+def health(output: Output = None) -> None:
+    """Whether the agent is up and its catalogue and object store answer (exit 6 if not)."""
+    from .output import emit
+
+    api = state.api()
+    api.get("/health")
+    try:
+        ready = api.get("/ready")
+    except CliError as exc:
+        raise CliError(f"not ready: {exc.message}", errors.UNAVAILABLE) from None
+    emit(ready, _fmt(output), text=f"ready: catalogue {ready['catalogue']}, objects {ready['objects']}")
+
+
+@cluster_app.command("info")
+def cluster_info(output: Output = None) -> None:
+    """The cluster: agents healthy and stale, partitions, storage."""
+    from .output import emit, size
+
+    c = state.api().get("/api/v1/cluster")
+    text = (f"cluster {c['cluster_id']}: {c['agents_healthy']} healthy agent(s), {c['agents_stale']}"
+            f" stale; {c['partitions']} partitions; {size(c['storage_bytes'])} stored")
+    emit(c, _fmt(output), text=text)
+
+
+@cluster_app.command("agents")
+def cluster_agents(output: Output = None) -> None:
+    """The agents: address, zone, health, partitions led."""
+    from .output import emit
+
+    rows = state.api().get("/api/v1/agents")
+    emit(rows, _fmt(output), columns=[
+        ("id", "Agent"), ("broker_id", "Broker"), ("host", "Host"), ("port", "Port"), ("rack", "Zone"),
+        ("healthy", "Healthy", lambda v: "yes" if v else "STALE"), ("partitions_led", "Led"),
+        ("uptime_seconds", "Uptime s", lambda v: f"{float(v):.0f}")])
+
+
+# -- topics ------------------------------------------------------------------------------
+
+
+def _configs(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"--config takes key=value, got {item!r}", errors.USAGE)
+        out[key] = value
+    return out
+
+
+@topic_app.command("list")
+def topic_list(output: Output = None) -> None:
+    """Every topic: partitions, records, size."""
+    from .output import emit, size
+
+    rows = state.api().get("/api/v1/topics")
+    emit(rows, _fmt(output), columns=[("name", "Topic"), ("partitions", "Partitions"),
+                                      ("records", "Records"), ("size_bytes", "Size", size)])
+
+
+@topic_app.command("create")
+def topic_create(
+    name: str,
+    partitions: Annotated[int, typer.Option("--partitions", "-p", help="1 to 10,000")] = 1,
+    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="key=value (repeatable)")] = None,
+    output: Output = None,
+) -> None:
+    """Create a topic. Example: streamctl topic create orders -p 6 -c retention.ms=86400000"""
+    from .output import emit
+
+    t = state.api().post("/api/v1/topics", {"name": name, "partitions": partitions,
+                                            "config": _configs(config)})
+    emit(t, _fmt(output), text=f"Created topic {t['name']} with {t['partitions']} partition(s)")
+
+
+@topic_app.command("describe")
+def topic_describe(name: str, output: Output = None) -> None:
+    """A topic: its configs, partitions, leaders, watermarks, size and records."""
+    from .output import emit, ms_duration, size
+
+    api = state.api()
+    t = api.get(f"/api/v1/topics/{name}")
+    configs = api.get(f"/api/v1/topics/{name}/configs")
+    parts = api.get(f"/api/v1/topics/{name}/partitions")
+    fmt = _fmt(output)
+    if fmt != "table":
+        emit({**t, "configs": configs, "partition_states": parts}, fmt)
+        return
+    value = {c["name"]: c["value"] for c in configs}
+    typer.echo(f"Topic: {t['name']}\nPartitions: {t['partitions']}\n"
+               f"Retention: {ms_duration(value.get('retention.ms', '-1'))}\n"
+               f"Cleanup policy: {value.get('cleanup.policy', 'delete')}\n"
+               f"Size: {size(t['size_bytes'])}\nRecords: {t['records']:,}")
+    overrides = {k: v for k, v in t["config"].items()}
+    if overrides:
+        typer.echo("Overrides: " + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())))
+    emit(parts, "table", columns=[
+        ("partition", "Partition"), ("leader_agent", "Leader"), ("leader_epoch", "Epoch"),
+        ("low_watermark", "Log start"), ("high_watermark", "High watermark"), ("records", "Records"),
+        ("size_bytes", "Size", size)])
+
+
+@topic_app.command("alter")
+def topic_alter(
+    name: str,
+    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="key=value to set (repeatable)")] = None,
+    delete: Annotated[list[str] | None, typer.Option("--delete", "-d", help="a config to reset to its default")] = None,
+    output: Output = None,
+) -> None:
+    """Set or reset a topic's configs. Example: streamctl topic alter orders -c retention.ms=3600000"""
+    from .output import emit
+
+    change: dict[str, str | None] = {**_configs(config), **{k: None for k in delete or []}}
+    if not change:
+        raise CliError("nothing to change: give --config key=value or --delete key", errors.USAGE)
+    t = state.api().patch(f"/api/v1/topics/{name}", {"config": change})
+    emit(t, _fmt(output), text=f"Topic {name}: " + ", ".join(
+        f"{k}={v}" if v is not None else f"{k} reset" for k, v in change.items()))
+
+
+@topic_app.command("add-partitions")
+def topic_add_partitions(
+    name: str,
+    count: Annotated[int, typer.Option("--to", help="the new partition count")],
+    output: Output = None,
+) -> None:
+    """Grow a topic to --to partitions (partitions only grow)."""
+    from .output import emit
+
+    t = state.api().patch(f"/api/v1/topics/{name}", {"partitions": count})
+    emit(t, _fmt(output), text=f"Topic {name} now has {t['partitions']} partitions")
+
+
+@topic_app.command("delete")
+def topic_delete(
+    names: list[str],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+) -> None:
+    """Delete topics and their records. Example: streamctl topic delete old-orders -y"""
+    if not yes and not typer.confirm(f"Delete {', '.join(names)} and every record in it?"):
+        raise CliError("nothing deleted", errors.FAILED)
+    api = state.api()
+    for name in names:
+        api.delete(f"/api/v1/topics/{name}")
+        typer.echo(f"Deleted topic {name}")
+
+
+# -- groups ------------------------------------------------------------------------------
+
+
+@group_app.command("list")
+def group_list(output: Output = None) -> None:
+    """Every consumer group: state, members, lag."""
+    from .output import emit
+
+    rows = state.api().get("/api/v1/consumer-groups")
+    emit(rows, _fmt(output), columns=[("group_id", "Group"), ("state", "State"),
+                                      ("members", "Members"), ("total_lag", "Lag")])
+
+
+@group_app.command("describe")
+def group_describe(group: str, output: Output = None) -> None:
+    """A group: its members and assignment, and per partition the committed offset and lag."""
+    from .output import emit
+
+    g = state.api().get(f"/api/v1/consumer-groups/{group}")
+    fmt = _fmt(output)
+    if fmt != "table":
+        emit(g, fmt)
+        return
+    typer.echo(f"Group: {g['group_id']}\nState: {g['state']}\nAssignor: {g['protocol'] or '-'}\n"
+               f"Members: {len(g['members'])}\nTotal lag: {g['total_lag']:,}")
+    if g["members"]:
+        emit([{**m, "assignment": "; ".join(f"{a['topic']}[{','.join(map(str, a['partitions']))}]"
+                                             for a in m["assignment"])} for m in g["members"]],
+             "table", columns=[("member_id", "Member"), ("client_id", "Client"),
+                               ("client_host", "Host"), ("assignment", "Assignment")])
+    emit(g["offsets"], "table", columns=[("topic", "Topic"), ("partition", "Partition"),
+                                         ("committed_offset", "Committed"),
+                                         ("high_watermark", "High watermark"), ("lag", "Lag")])
+
+
+@group_app.command("reset")
+def group_reset(
+    group: str,
+    to: Annotated[str, typer.Option("--to", help="earliest, latest, an offset, or a time (@2026-12-01T10:00, @-1h)")],
+    topic: Annotated[str | None, typer.Option(help="only this topic (default: every topic of the group)")] = None,
+    partition: Annotated[int | None, typer.Option(help="only this partition")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show old → new offsets, change nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    output: Output = None,
+) -> None:
+    """Move a group's offsets (the group must be Empty). Shows old → new first.
+
+    Example: streamctl group reset billing --to earliest --topic orders --dry-run
+    """
+    from .grammar import reset_body
+    from .output import emit
+
+    api = state.api()
+    body = {**reset_body(to), "topic": topic, "partition": partition}
+    preview = api.post(f"/api/v1/consumer-groups/{group}/reset", {**body, "dry_run": True})
+    before = {(o["topic"], o["partition"]): o["committed_offset"]
+              for o in api.get(f"/api/v1/consumer-groups/{group}/lag")}
+    rows = [{"topic": o["topic"], "partition": o["partition"],
+             "old": before.get((o["topic"], o["partition"]), -1), "new": o["committed_offset"],
+             "lag_after": o["lag"]} for o in preview["offsets"]]
+    fmt = _fmt(output)
+    if dry_run or fmt == "table":
+        emit(rows if fmt == "table" else {"group_id": group, "dry_run": dry_run, "offsets": rows},
+             fmt, columns=[("topic", "Topic"), ("partition", "Partition"), ("old", "Old"),
+                           ("new", "New"), ("lag_after", "Lag after")])
+    if dry_run:
+        return
+    if not yes and not typer.confirm(f"Commit these offsets for {group}?"):
+        raise CliError("nothing changed", errors.FAILED)
+    api.post(f"/api/v1/consumer-groups/{group}/reset", {**body, "dry_run": False})
+    if fmt == "table":
+        typer.echo(f"Reset {len(rows)} partition(s) of {group}")
+    else:
+        emit({"group_id": group, "dry_run": False, "offsets": rows}, fmt)
+
+
+@group_app.command("seek")
+def group_seek(
+    group: str,
+    topic: Annotated[str, typer.Option(help="the topic")],
+    partition: Annotated[int, typer.Option(help="the partition")],
+    offset: Annotated[int, typer.Option(help="the offset to commit")],
+) -> None:
+    """Commit one partition's offset (the group must be Empty)."""
+    r = state.api().post(f"/api/v1/consumer-groups/{group}/seek",
+                         {"topic": topic, "partition": partition, "offset": offset})
+    row = next(o for o in r["offsets"] if o["topic"] == topic and o["partition"] == partition)
+    typer.echo(f"{group} {topic}[{partition}] at {row['committed_offset']} (lag {row['lag']})")
+
+
+@group_app.command("delete")
+def group_delete(
+    group: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+) -> None:
+    """Delete an Empty group and its committed offsets."""
+    if not yes and not typer.confirm(f"Delete group {group} and its offsets?"):
+        raise CliError("nothing deleted", errors.FAILED)
+    state.api().delete(f"/api/v1/consumer-groups/{group}")
+    typer.echo(f"Deleted group {group}")
+
+
+def run(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, standalone_mode=False)
+    except CliError as exc:
+        if state.debug:
+            raise
+        sys.stderr.write(f"streamctl: {exc.message}\n")
+        sys.exit(exc.code)
+    except typer.Abort:
+        sys.stderr.write("streamctl: aborted\n")
+        sys.exit(errors.FAILED)
+    except Exception as exc:  # click's usage errors and anything unforeseen
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(errors.USAGE)
+        if state.debug:
+            raise
+        sys.stderr.write(f"streamctl: {type(exc).__name__}: {exc} (--debug shows where)\n")
+        sys.exit(errors.FAILED)
+
+

@@ -1,0 +1,135 @@
+"""`streamctl`, the real binary in a subprocess, against a real server: tables and JSON,
+exit codes that mean something, profiles, and a group reset previewed then applied."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from confluent_kafka import Consumer
+
+from tests.conftest import ServerProcess
+
+STREAMCTL = str(Path(sys.executable).parent / "streamctl")
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([STREAMCTL, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env}, input=input)
+
+
+@pytest.fixture
+def env(server: ServerProcess, tmp_path: Path) -> dict[str, str]:
+    return {"STREAMCTL_CONFIG": str(tmp_path / "streamctl.toml"),
+            "STREAMCTL_REST": f"http://127.0.0.1:{server.http_port}",
+            "STREAMCTL_BOOTSTRAP": server.bootstrap, "COLUMNS": "160"}
+
+
+def test_topics_in_tables_and_json_with_meaningful_exit_codes(env) -> None:
+    made = run(env, "topic", "create", "orders", "-p", "3", "-c", "retention.ms=3600000")
+    assert made.returncode == 0 and "Created topic orders with 3 partition(s)" in made.stdout
+    again = run(env, "topic", "create", "orders")
+    assert again.returncode == 5 and "already exists" in again.stderr  # conflict
+    assert again.stderr.count("\n") == 1  # one line, no trace
+    listed = json.loads(run(env, "-o", "json", "topic", "list").stdout)
+    assert [(t["name"], t["partitions"]) for t in listed] == [("orders", 3)]
+    table = run(env, "topic", "list").stdout
+    assert "orders" in table and "Partitions" in table
+    described = run(env, "topic", "describe", "orders").stdout
+    assert "Partitions: 3" in described and "Retention: 1h" in described
+    assert "Cleanup policy: delete" in described and "Records: 0" in described
+    as_json = json.loads(run(env, "topic", "describe", "orders", "-o", "json").stdout)
+    assert len(as_json["partition_states"]) == 3
+    assert {c["name"]: c["source"] for c in as_json["configs"]}["retention.ms"] == "topic"
+    assert run(env, "topic", "alter", "orders", "-c", "cleanup.policy=compact").returncode == 0
+    assert run(env, "topic", "alter", "orders", "-d", "retention.ms").returncode == 0
+    cfg = json.loads(run(env, "-o", "json", "topic", "describe", "orders").stdout)["config"]
+    assert cfg == {"cleanup.policy": "compact"}
+    bad = run(env, "topic", "alter", "orders", "-c", "retention.ms=soon")
+    assert bad.returncode == 2 and "retention.ms" in bad.stderr
+    grown = run(env, "topic", "add-partitions", "orders", "--to", "5")
+    assert grown.returncode == 0 and "now has 5 partitions" in grown.stdout
+    missing = run(env, "topic", "describe", "nope")
+    assert missing.returncode == 4 and "topic 'nope' does not exist" in missing.stderr
+    assert run(env, "-o", "xml", "topic", "list").returncode == 2
+    refused = run(env, "topic", "delete", "orders", input="n\n")
+    assert refused.returncode == 1 and run(env, "topic", "list", "-o", "json").stdout.count("orders")
+    assert run(env, "topic", "delete", "orders", "-y").returncode == 0
+    assert json.loads(run(env, "-o", "yaml", "topic", "list").stdout or "[]") == []
+    down = run({**env, "STREAMCTL_REST": "http://127.0.0.1:1"}, "topic", "list")
+    assert down.returncode == 6 and "is StreamHouse running?" in down.stderr
+
+
+def test_whoami_health_cluster_and_agents(env, server) -> None:
+    me = json.loads(run(env, "-o", "json", "whoami").stdout)
+    assert me["kind"] == "anonymous" and not me["auth"]
+    assert "logins are off" in run(env, "whoami").stdout
+    assert run(env, "health").stdout.strip() == "ready: catalogue ok, objects ok"
+    info = json.loads(run(env, "-o", "json", "cluster", "info").stdout)
+    assert info["agents_healthy"] == 1
+    agents = json.loads(run(env, "-o", "json", "cluster", "agents").stdout)
+    assert agents[0]["port"] == server.port and agents[0]["healthy"]
+
+
+def test_profiles_hide_secrets_and_are_chosen(env, server, tmp_path) -> None:
+    plain = {k: v for k, v in env.items() if k != "STREAMCTL_REST"}
+    made = run(plain, "profile", "create", "here", "--rest", env["STREAMCTL_REST"],
+               "--credentials", "KEY1:s3cret")
+    assert made.returncode == 0 and "in use" in made.stdout
+    run(plain, "profile", "create", "elsewhere", "--rest", "http://127.0.0.1:1", "--no-use")
+    profiles = json.loads(run(plain, "-o", "json", "profile", "list").stdout)
+    assert {p["name"]: (p["current"], p["credentials"]) for p in profiles} == {
+        "here": (True, "KEY1:****"), "elsewhere": (False, "")}
+    assert "s3cret" not in run(plain, "profile", "list").stdout
+    assert oct(Path(env["STREAMCTL_CONFIG"]).stat().st_mode & 0o777) == "0o600"
+    assert run(plain, "topic", "list").returncode == 0  # "here" (open mode ignores the key)
+    assert run(plain, "--profile", "elsewhere", "topic", "list").returncode == 6
+    unknown = run(plain, "--profile", "nope", "topic", "list")
+    assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr
+    assert run(plain, "profile", "use", "elsewhere").returncode == 0
+    assert run(plain, "topic", "list").returncode == 6
+    assert run(plain, "profile", "use", "nope").returncode == 4
+
+
+def test_group_reset_dry_run_then_apply(env, server) -> None:
+    http = httpx.Client(base_url=env["STREAMCTL_REST"], headers={"X-Ack-Mode": "durable"})
+    http.post("/api/v1/topics", json={"name": "events", "partitions": 2})
+    http.post("/api/v1/produce", json={"topic": "events", "records": [
+        {"value": f"e{i}", "partition": i % 2, "timestamp": 1_000_000 + i} for i in range(10)]})
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "readers",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe(["events"])
+    got, deadline = 0, time.monotonic() + 30
+    while got < 10 and time.monotonic() < deadline:
+        got += sum(1 for m in c.consume(100, 0.5) if m.error() is None)
+    c.commit(asynchronous=False)
+    c.close()
+    described = run(env, "group", "describe", "readers").stdout
+    assert "State: Empty" in described and "Total lag: 0" in described
+    dry = json.loads(run(env, "-o", "json", "group", "reset", "readers", "--to", "earliest",
+                         "--dry-run").stdout)
+    assert dry["dry_run"] and sorted((o["old"], o["new"]) for o in dry["offsets"]) == [(5, 0), (5, 0)]
+    assert json.loads(run(env, "-o", "json", "group", "list").stdout)[0]["total_lag"] == 0
+    table = run(env, "group", "reset", "readers", "--to", "@1970-01-01T00:16:40.006",
+                "--topic", "events", "--dry-run").stdout
+    assert "Old" in table and "New" in table
+    applied = run(env, "group", "reset", "readers", "--to", "1", "--partition", "0",
+                  "--topic", "events", "-y")
+    assert applied.returncode == 0 and "Reset 1 partition(s) of readers" in applied.stdout
+    lag = {(r["topic"], r["partition"]): r["committed_offset"]
+           for r in http.get("/api/v1/consumer-groups/readers/lag").json()}
+    assert lag == {("events", 0): 1, ("events", 1): 5}
+    sought = run(env, "group", "seek", "readers", "--topic", "events", "--partition", "1",
+                 "--offset", "2")
+    assert sought.returncode == 0 and "events[1] at 2 (lag 3)" in sought.stdout
+    bad = run(env, "group", "reset", "readers", "--to", "sometime")
+    assert bad.returncode == 2 and "earliest, latest" in bad.stderr
+    assert run(env, "group", "delete", "readers", "-y").returncode == 0
+    assert run(env, "group", "describe", "readers").returncode == 4

@@ -1,0 +1,29 @@
+"""streamctl's offset and time grammar (streamctl/grammar.py)."""
+
+import pytest
+
+from streamctl.errors import CliError
+from streamctl.grammar import reset_body, timestamp_ms
+
+NOW = 1_764_583_200_000  # 2025-12-01T10:00:00Z
+
+
+def test_times() -> None:
+    assert timestamp_ms("2025-12-01T10:00", NOW) == NOW  # UTC unless it says otherwise
+    assert timestamp_ms("2025-12-01T11:00+01:00", NOW) == NOW
+    assert timestamp_ms("-1h", NOW) == NOW - 3_600_000
+    assert timestamp_ms("-30m", NOW) == NOW - 1_800_000
+    assert timestamp_ms("-1.5s", NOW) == NOW - 1500
+    assert timestamp_ms("1700000000000", NOW) == 1_700_000_000_000
+    with pytest.raises(CliError, match="is not a time"):
+        timestamp_ms("yesterday", NOW)
+
+
+def test_reset_targets() -> None:
+    assert reset_body("earliest") == reset_body("start") == {"strategy": "earliest"}
+    assert reset_body("end") == {"strategy": "latest"}
+    assert reset_body("42") == {"strategy": "specific", "offset": 42}
+    assert reset_body("@-1h", NOW) == {"strategy": "timestamp", "timestamp": NOW - 3_600_000}
+    with pytest.raises(CliError) as info:
+        reset_body("-5")
+    assert info.value.code == 2
