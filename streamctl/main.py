@@ -5,6 +5,7 @@ table (or --output json|yaml); failures are one line on stderr and an exit code
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +15,8 @@ from . import errors
 from .errors import CliError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .api import Api
     from .config import Profile
 
@@ -281,6 +284,100 @@ def topic_delete(
     for name in names:
         api.delete(f"/api/v1/topics/{name}")
         typer.echo(f"Deleted topic {name}")
+
+
+@topic_app.command("produce")
+def topic_produce(
+    topic: str,
+    values: Annotated[list[str] | None, typer.Argument(help="record values (else lines of --file or stdin)")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="read records from this file, one per line")] = None,
+    key: Annotated[str | None, typer.Option("--key", "-k", help="the key of every record")] = None,
+    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="name=value (repeatable)")] = None,
+    partition: Annotated[int | None, typer.Option("--partition", "-p", help="a fixed partition")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="how a line splits: %k key, %v value, %p partition, %h headers (k=v,...), e.g. '%k %v'")] = "%v",
+    ack_mode: Annotated[str, typer.Option("--ack-mode", help="none (acks=0), buffered (acks=1), durable (acks=all)")] = "durable",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no summary")] = False,
+) -> None:
+    """Write records: arguments, or one per line of --file or stdin.
+
+    Examples: streamctl topic produce orders '{"id": 1}' -k customer-7 -H source=cli
+              streamctl topic produce orders --file orders.txt --format '%k %v'
+    """
+    import os
+
+    from .records import lines_of, produce, stdin_bytes
+
+    profile = state.resolve()
+    started = time.perf_counter()
+    if values:
+        delivered, _ = produce(profile, topic, (v.encode() for v in values), fmt=fmt, key=key,
+                               headers=header or [], partition=partition, ack_mode=ack_mode)
+    else:
+        stream = open(file, "rb") if file else stdin_bytes()  # noqa: SIM115 (closed below)
+        total = os.path.getsize(file) if file else None
+        try:
+            if quiet or not sys.stderr.isatty() and total is None:
+                delivered, _ = produce(profile, topic, lines_of(stream), fmt=fmt, key=key,
+                                       headers=header or [], partition=partition,
+                                       ack_mode=ack_mode)
+            else:
+                from rich.progress import (
+                    BarColumn,
+                    DownloadColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                    TransferSpeedColumn,
+                )
+
+                with Progress(TextColumn("producing"), BarColumn(), DownloadColumn(),
+                              TransferSpeedColumn(), TimeRemainingColumn(),
+                              console=_stderr_console(), transient=False) as bar:
+                    task = bar.add_task("produce", total=total)
+                    delivered, _ = produce(profile, topic, lines_of(stream), fmt=fmt, key=key,
+                                           headers=header or [], partition=partition,
+                                           ack_mode=ack_mode,
+                                           progress=lambda n: bar.advance(task, n))
+        finally:
+            if file:
+                stream.close()
+    if not quiet:
+        took = time.perf_counter() - started
+        sys.stderr.write(f"Produced {delivered:,} record(s) to {topic} in {took:.1f} s"
+                         f" ({delivered / max(took, 1e-6):,.0f}/s, ack mode {ack_mode})\n")
+
+
+@topic_app.command("consume")
+def topic_consume(
+    topic: str,
+    offset: Annotated[str, typer.Option("--offset", "-o", help="start, end, N, +N (after the start), -N (before the end), @2026-12-01T10:00, @-1h")] = "start",
+    partition: Annotated[list[int] | None, typer.Option("--partition", "-p", help="only these partitions (repeatable)")] = None,
+    num: Annotated[int | None, typer.Option("--num", "-n", help="stop after this many records")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-F", help="keep reading new records (else stop at the end)")] = False,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="%t %p %o %T %d %k %v %h %K %V; default '%v\\n'")] = None,
+    json_lines: Annotated[bool, typer.Option("--json", "-J", help="one JSON envelope per record (kcat -J)")] = False,
+) -> None:
+    """Read records over the Kafka protocol, to the end (or -n, or --follow).
+
+    Examples: streamctl topic consume orders -o -10
+              streamctl topic consume orders -o @-1h -f '%p:%o %k %v\\n'
+              streamctl topic consume orders -J -n 100 | jq .value
+    """
+    from .records import consume
+
+    try:
+        consume(state.resolve(), topic, offset=offset, partitions=partition, count=num,
+                follow=follow, fmt=fmt, json_lines=json_lines, out=sys.stdout.buffer)
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:  # | head
+        pass
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 # -- groups ------------------------------------------------------------------------------

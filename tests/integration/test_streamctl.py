@@ -133,3 +133,66 @@ def test_group_reset_dry_run_then_apply(env, server) -> None:
     assert bad.returncode == 2 and "earliest, latest" in bad.stderr
     assert run(env, "group", "delete", "readers", "-y").returncode == 0
     assert run(env, "group", "describe", "readers").returncode == 4
+
+
+def test_produce_a_100k_line_file_and_read_it_back_exactly(env, tmp_path) -> None:
+    assert run(env, "topic", "create", "bulk", "-p", "3").returncode == 0
+    lines = [f"k{i % 97}\t{{\"n\": {i}}}" for i in range(100_000)]
+    src = tmp_path / "records.txt"
+    src.write_text("\n".join(lines) + "\n")
+    made = run(env, "topic", "produce", "bulk", "--file", str(src), "-f", "%k\\t%v",
+               "--ack-mode", "buffered")
+    assert made.returncode == 0, made.stderr
+    assert "Produced 100,000 record(s) to bulk" in made.stderr
+    out = run(env, "topic", "consume", "bulk", "-f", "%k\\t%v\\n")
+    assert out.returncode == 0
+    assert sorted(out.stdout.splitlines()) == sorted(lines)
+    # Keys kept their partition: each key on one partition only.
+    envelopes = [json.loads(x) for x in run(env, "topic", "consume", "bulk", "-J").stdout.splitlines()]
+    homes: dict[str, set[int]] = {}
+    for e in envelopes:
+        homes.setdefault(e["key"], set()).add(e["partition"])
+    assert len(envelopes) == 100_000 and all(len(p) == 1 for p in homes.values())
+
+
+def test_consume_grammar_edge_cases(env, server) -> None:
+    assert run(env, "topic", "create", "empty").returncode == 0
+    nothing = run(env, "topic", "consume", "empty")
+    assert nothing.returncode == 0 and nothing.stdout == ""
+    http = httpx.Client(base_url=env["STREAMCTL_REST"], headers={"X-Ack-Mode": "durable"})
+    http.post("/api/v1/topics", json={"name": "few", "partitions": 1})
+    http.post("/api/v1/produce", json={"topic": "few", "records": [
+        {"key": f"k{i}", "value": f"v{i}", "timestamp": 1_700_000_000_000 + i * 1000,
+         "headers": [{"key": "n", "value": str(i)}]} for i in range(5)]})
+
+    def values(*args: str) -> list[str]:
+        r = run(env, "topic", "consume", "few", *args)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.splitlines()
+
+    assert values() == ["v0", "v1", "v2", "v3", "v4"]
+    assert values("-o", "3") == ["v3", "v4"]
+    assert values("-o", "99") == []  # past the end: nothing, not an error
+    assert values("-o", "end") == []
+    assert values("-o", "+1", "-n", "2") == ["v1", "v2"]
+    assert values("-o", "-2") == ["v3", "v4"]
+    assert values("-o", "-99") == values()  # more than there is: from the start
+    assert values("-o", "@2020-01-01T00:00") == values()  # before the first record
+    assert values("-o", "@1700000002500") == ["v3", "v4"]
+    assert values("-o", "@2099-01-01T00:00") == []  # after the last
+    assert values("-f", "%p:%o %k %h %T\\n", "-n", "1") == ["0:0 k0 n=0 1700000000000"]
+    env_line = json.loads(values("-J", "-n", "1")[0])
+    assert env_line == {"topic": "few", "partition": 0, "offset": 0,
+                        "timestamp": 1_700_000_000_000, "key": "k0", "value": "v0",
+                        "headers": [["n", "0"]]}
+    bad = run(env, "topic", "consume", "few", "-o", "sometime")
+    assert bad.returncode == 2 and "use start, end" in bad.stderr
+    assert run(env, "topic", "consume", "few", "-f", "%q").returncode == 2
+    assert run(env, "topic", "consume", "nope").returncode == 4
+    assert run(env, "topic", "consume", "few", "-p", "3").returncode == 4
+    # The consume follows: a record produced while it runs arrives.
+    follow = subprocess.Popen([STREAMCTL, "topic", "consume", "few", "-o", "end", "-F", "-n", "1"],
+                              env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    time.sleep(2)
+    assert run(env, "topic", "produce", "few", "late").returncode == 0
+    assert follow.communicate(timeout=30)[0] == "late\n"
