@@ -482,9 +482,24 @@ def group_delete(
     typer.echo(f"Deleted group {group}")
 
 
+def _add_admin() -> None:
+    from .admin import acl_app, key_app, org_app, quota_app, schema_app
+
+    app.add_typer(schema_app, name="schema")
+    app.add_typer(org_app, name="org")
+    app.add_typer(key_app, name="key")
+    app.add_typer(quota_app, name="quota")
+    app.add_typer(acl_app, name="acl")
+
+
+_add_admin()
+
+
 def run(argv: list[str] | None = None) -> None:
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)  # typer.Exit(n) from a command: its meaning (schema check: 5)
     except CliError as exc:
         if state.debug:
             raise

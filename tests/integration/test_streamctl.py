@@ -196,3 +196,80 @@ def test_consume_grammar_edge_cases(env, server) -> None:
     time.sleep(2)
     assert run(env, "topic", "produce", "few", "late").returncode == 0
     assert follow.communicate(timeout=30)[0] == "late\n"
+
+
+def test_schemas(env, server, tmp_path) -> None:
+    env = {**env, "STREAMCTL_REGISTRY": f"http://127.0.0.1:{server.registry_port}"}
+    v1 = tmp_path / "v1.avsc"
+    v1.write_text(json.dumps({"type": "record", "name": "O", "fields": [
+        {"name": "id", "type": "string"}]}))
+    bad = tmp_path / "bad.avsc"
+    bad.write_text(json.dumps({"type": "record", "name": "O", "fields": [
+        {"name": "id", "type": "int"}]}))
+    good = tmp_path / "v2.avsc"
+    good.write_text(json.dumps({"type": "record", "name": "O", "fields": [
+        {"name": "id", "type": "string"}, {"name": "n", "type": "int", "default": 0}]}))
+    made = run(env, "schema", "register", "orders-value", "-f", str(v1))
+    assert made.returncode == 0 and made.stdout.startswith("Registered as ID ")
+    assert "(version 1 of orders-value)" in made.stdout
+    check = run(env, "schema", "check", "orders-value", "-f", str(bad))
+    assert check.returncode == 5 and "✗ Not compatible (BACKWARD)" in check.stdout
+    ok = run(env, "schema", "check", "orders-value", "-f", str(good))
+    assert ok.returncode == 0 and ok.stdout.strip() == "✓ Compatible (BACKWARD)"
+    assert run(env, "schema", "register", "orders-value", "-f", str(bad)).returncode == 5
+    assert run(env, "schema", "register", "orders-value", "-f", str(good)).returncode == 0
+    listed = json.loads(run(env, "-o", "json", "schema", "list").stdout)
+    assert [(s["subject"], s["version"], s["type"]) for s in listed] == [("orders-value", 2, "AVRO")]
+    got = run(env, "schema", "get", "orders-value", "-v", "1").stdout
+    assert got.startswith("# orders-value version 1") and '"name": "id"' in got
+    assert run(env, "schema", "config", "orders-value", "--set", "full").stdout.strip() == "orders-value: FULL"
+    assert run(env, "schema", "config").stdout.strip() == "global: BACKWARD"
+    assert run(env, "schema", "delete", "orders-value", "-v", "1", "-y").returncode == 0
+    assert run(env, "schema", "delete", "orders-value", "--permanent", "-y").returncode == 0
+    assert json.loads(run(env, "-o", "json", "schema", "list").stdout) == []
+    assert run(env, "schema", "get", "orders-value").returncode == 4
+
+
+def test_organizations_keys_acls_and_refused_credentials(server_factory, tmp_path) -> None:
+    from tests.integration.test_tenancy import ADMIN_SECRET
+
+    key_file = tmp_path / "admin.key"
+    key_file.write_text(ADMIN_SECRET + "\n")
+    from tests.conftest import free_port
+
+    s = server_factory(tmp_path / "server", extra=[
+        "--listeners", f"SASL_PLAINTEXT://127.0.0.1:{free_port()}",
+        "--admin-key-file", str(key_file)]).start()
+    base = {"STREAMCTL_CONFIG": str(tmp_path / "c.toml"), "COLUMNS": "160",
+            "STREAMCTL_REST": f"http://127.0.0.1:{s.http_port}"}
+    admin = {**base, "STREAMCTL_CREDENTIALS": ADMIN_SECRET}
+    anon = run(base, "topic", "list")
+    assert anon.returncode == 3 and "credentials" in anon.stderr
+    wrong = run({**base, "STREAMCTL_CREDENTIALS": "NOPE:nope"}, "topic", "list")
+    assert wrong.returncode == 3 and wrong.stderr.count("\n") == 1
+    made = json.loads(run(admin, "-o", "json", "org", "create", "acme", "--plan", "pro").stdout)
+    org = made["id"]
+    assert any(o["slug"] == "acme" for o in json.loads(run(admin, "-o", "json", "org", "list").stdout))
+    key = json.loads(run(admin, "-o", "json", "key", "create", "--scope", "admin", "--org", org).stdout)
+    acme = {**base, "STREAMCTL_CREDENTIALS": f"{key['id']}:{key['secret']}"}
+    assert "in organization acme" in run(acme, "whoami").stdout
+    reader = run(acme, "key", "create", "--scope", "read-only")
+    assert reader.returncode == 0 and "shown only now" in reader.stdout
+    keys = json.loads(run(acme, "-o", "json", "key", "list").stdout)
+    assert sorted(k["scope"] for k in keys) == ["admin", "read-only"]
+    assert "storage" in run(acme, "org", "describe").stdout
+    assert run(admin, "quota", "set", "topics", "5", "--org", org).returncode == 0
+    quotas = json.loads(run(acme, "-o", "json", "quota", "get").stdout)
+    assert quotas["quotas"][""]["topics"] == 5
+    added = run(acme, "acl", "create", "--principal", "User:bob", "--operation", "read",
+                "--topic", "orders-", "--prefixed")
+    assert added.returncode == 0 and "ALLOW User:bob READ on TOPIC orders- (prefix)" in added.stdout
+    acls = json.loads(run(acme, "-o", "json", "acl", "list").stdout)
+    assert [(a["principal"], a["pattern_type"]) for a in acls] == [("User:bob", "PREFIXED")]
+    bad = run(acme, "acl", "create", "--principal", "User:bob", "--operation", "write",
+              "--group", "g")
+    assert bad.returncode == 2 and "GROUP supports only" in bad.stderr
+    assert run(acme, "acl", "delete", "--principal", "User:bob").stdout.strip() == "Removed 1 ACL(s)"
+    assert run(admin, "org", "suspend", org).stdout.strip() == "acme is suspended"
+    assert run(acme, "topic", "list").returncode == 3
+    s.stop()

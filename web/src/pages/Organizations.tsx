@@ -98,7 +98,13 @@ export default function Organizations() {
         </p>
       </Card>
       {me.platform_admin && org.data && <Settings org={org.data} />}
-      {isAdmin ? <Keys orgId={me.org_id} /> : <Empty>API keys are managed with an admin key.</Empty>}
+      {!me.auth ? (
+        <Empty>Logins are off (open mode): API keys and ACLs take effect once the agent runs with --admin-key-file.</Empty>
+      ) : isAdmin ? (
+        <Keys orgId={me.org_id} />
+      ) : (
+        <Empty>API keys are managed with an admin key.</Empty>
+      )}
       <Acls canChange={isAdmin && me.can_write} />
       {me.platform_admin && <NewOrganization />}
     </Page>
