@@ -482,6 +482,15 @@ def group_delete(
     typer.echo(f"Deleted group {group}")
 
 
+@app.command()
+def shell() -> None:
+    """An interactive prompt: every command, with history and completion (topic and group
+    names from the server)."""
+    from .shell import run_shell
+
+    run_shell()
+
+
 def _add_admin() -> None:
     from .admin import acl_app, key_app, org_app, quota_app, schema_app
 

@@ -273,3 +273,35 @@ def test_organizations_keys_acls_and_refused_credentials(server_factory, tmp_pat
     assert run(admin, "org", "suspend", org).stdout.strip() == "acme is suspended"
     assert run(acme, "topic", "list").returncode == 3
     s.stop()
+
+
+def test_the_shell_completes_names_and_runs_commands(env, tmp_path) -> None:
+    """The REPL through a pseudo-terminal: Tab completes a topic name from the server,
+    a failing command prints its one line and the prompt comes back, history is kept."""
+    import pexpect
+
+    assert run(env, "topic", "create", "orders-eu", "-p", "2").returncode == 0
+    p = pexpect.spawn(STREAMCTL, ["shell"], env={**os.environ, **env}, encoding="utf-8",
+                      timeout=20, dimensions=(40, 160))
+    prompt = r"streamctl\(local\)>"
+    p.expect(prompt)
+    p.send("topic describe orders-")
+    time.sleep(1.0)  # completions come while typing
+    p.send("\t")
+    time.sleep(0.5)
+    p.send("\r")
+    p.expect("Topic: orders-eu")
+    p.expect("Partitions: 2")
+    p.expect(prompt)
+    p.send("topic describe nope\r")
+    p.expect("topic 'nope' does not exist")
+    p.expect(prompt)
+    p.send("group lis")
+    time.sleep(1.0)
+    p.send("\t\r")
+    p.expect("Group")  # the table's header
+    p.expect(prompt)
+    p.send("exit\r")
+    p.expect(pexpect.EOF)
+    history = (tmp_path / "history").read_text()
+    assert "topic describe nope" in history
