@@ -27,3 +27,15 @@ def test_reset_targets() -> None:
     with pytest.raises(CliError) as info:
         reset_body("-5")
     assert info.value.code == 2
+
+
+def test_docs_cli_md_is_the_command_tree() -> None:
+    """docs/CLI.md is generated (python -m streamctl.docs > docs/CLI.md): it never drifts."""
+    from pathlib import Path
+
+    from streamctl.docs import render
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "CLI.md"
+    assert page.read_text() == render(), "run: python -m streamctl.docs > docs/CLI.md"
+    for command in ("topic consume", "group reset", "schema check", "acl create", "shell"):
+        assert f"streamctl {command}" in page.read_text()
