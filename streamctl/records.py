@@ -264,6 +264,9 @@ def produce(profile: Profile, topic: str, records: Iterable[bytes], *, fmt: str,
             if not first_error:
                 first_error.append(str(err))
 
+    if fmt == "%v" and not headers:
+        return _produce_values(p, topic, records, key, partition, done, progress,
+                               lambda: (delivered, failed, first_error))
     try:
         for n, line in enumerate(records, 1):
             parts = line_format.split(line, n)
@@ -288,6 +291,38 @@ def produce(profile: Profile, topic: str, records: Iterable[bytes], *, fmt: str,
         remaining = p.flush(60)
     except KafkaException as exc:
         raise CliError(f"cannot produce to {topic}: {exc}", FAILED) from None
+    if remaining:
+        raise CliError(f"{remaining} record(s) not acknowledged within 60 s", UNAVAILABLE)
+    if failed:
+        raise CliError(f"{failed} of {failed + delivered} record(s) failed: {first_error[0]}",
+                       FAILED)
+    return delivered, failed
+
+
+def _produce_values(p: Any, topic: str, records: Iterable[bytes], key: str | None,
+                    partition: int | None, done: Any, progress: Any,
+                    counts: Callable[[], tuple[int, int, list[str]]]) -> tuple[int, int]:
+    """The common case, one value per line: no parsing, no per-record dict."""
+    from confluent_kafka import KafkaException
+
+    produce_one = p.produce
+    k = key.encode() if key is not None else None
+    part = -1 if partition is None else partition
+    try:
+        for n, line in enumerate(records, 1):
+            try:
+                produce_one(topic, line, k, part, on_delivery=done)
+            except BufferError:
+                p.poll(0.05)
+                produce_one(topic, line, k, part, on_delivery=done)
+            if n % 1000 == 0:
+                p.poll(0)
+                if progress is not None:
+                    progress(1000 * (len(line) + 1))
+        remaining = p.flush(60)
+    except KafkaException as exc:
+        raise CliError(f"cannot produce to {topic}: {exc}", FAILED) from None
+    delivered, failed, first_error = counts()
     if remaining:
         raise CliError(f"{remaining} record(s) not acknowledged within 60 s", UNAVAILABLE)
     if failed:
