@@ -297,6 +297,7 @@ def topic_produce(
     fmt: Annotated[str, typer.Option("--format", "-f", help="how a line splits: %k key, %v value, %p partition, %h headers (k=v,...), e.g. '%k %v'")] = "%v",
     ack_mode: Annotated[str, typer.Option("--ack-mode", help="none (acks=0), buffered (acks=1), durable (acks=all)")] = "durable",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no summary")] = False,
+    schema_subject: Annotated[str | None, typer.Option("--schema-subject", "-s", help="values are JSON, written with this subject's latest schema (Avro, JSON Schema, Protobuf)")] = None,
 ) -> None:
     """Write records: arguments, or one per line of --file or stdin.
 
@@ -305,11 +306,22 @@ def topic_produce(
     """
     import os
 
-    from .records import lines_of, produce, stdin_bytes
+    from .records import lines_of, produce, produce_with_schema, stdin_bytes
 
     profile = state.resolve()
     started = time.perf_counter()
-    if values:
+    if schema_subject:
+        opened = open(file, "rb") if file else None  # noqa: SIM115 (closed below)
+        source = ((v.encode() for v in values) if values
+                  else lines_of(opened if opened is not None else stdin_bytes()))
+        try:
+            delivered = produce_with_schema(state.api(), topic, source, subject=schema_subject,
+                                            key=key, headers=header or [], partition=partition,
+                                            ack_mode=ack_mode)
+        finally:
+            if opened is not None:
+                opened.close()
+    elif values:
         delivered, _ = produce(profile, topic, (v.encode() for v in values), fmt=fmt, key=key,
                                headers=header or [], partition=partition, ack_mode=ack_mode)
     else:
@@ -356,6 +368,7 @@ def topic_consume(
     follow: Annotated[bool, typer.Option("--follow", "-F", help="keep reading new records (else stop at the end)")] = False,
     fmt: Annotated[str | None, typer.Option("--format", "-f", help="%t %p %o %T %d %k %v %h %K %V; default '%v\\n'")] = None,
     json_lines: Annotated[bool, typer.Option("--json", "-J", help="one JSON envelope per record (kcat -J)")] = False,
+    decode: Annotated[bool, typer.Option("--decode", "-d", help="read registry-framed keys and values (Avro, JSON Schema, Protobuf) as JSON")] = False,
 ) -> None:
     """Read records over the Kafka protocol, to the end (or -n, or --follow).
 
@@ -365,9 +378,19 @@ def topic_consume(
     """
     from .records import consume
 
+    profile = state.resolve()
+    decoder = None
+    if decode:
+        from dataclasses import replace
+
+        from .api import Api
+        from .serde import Decoder
+
+        decoder = Decoder(Api(replace(profile, rest=profile.registry)))
     try:
-        consume(state.resolve(), topic, offset=offset, partitions=partition, count=num,
-                follow=follow, fmt=fmt, json_lines=json_lines, out=sys.stdout.buffer)
+        consume(profile, topic, offset=offset, partitions=partition, count=num,
+                follow=follow, fmt=fmt, json_lines=json_lines, out=sys.stdout.buffer,
+                decoder=decoder)
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:  # | head
