@@ -309,6 +309,7 @@ class LogManager:
             del self._logs[key]
         for key in [k for k in self._pages if k[0] == topic.id]:
             del self._pages[key]
+        self._dropped = {k for k in self._dropped if k[0] != topic.id}
         # Nothing kept for a deleted topic, its metric series neither.
         for counter in (metrics.PRODUCE_RECORDS, metrics.PRODUCE_BYTES, metrics.FETCH_BYTES,
                         metrics.FETCH_RECORDS):

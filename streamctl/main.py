@@ -26,11 +26,13 @@ app = typer.Typer(no_args_is_help=True, add_completion=True, pretty_exceptions_e
 profile_app = typer.Typer(no_args_is_help=True, help="Named clusters and their credentials.")
 topic_app = typer.Typer(no_args_is_help=True, help="Create, list, describe, change and delete topics.")
 group_app = typer.Typer(no_args_is_help=True, help="Consumer groups: describe, reset, seek, delete.")
-cluster_app = typer.Typer(no_args_is_help=True, help="The cluster and its agents.")
+cluster_app = typer.Typer(no_args_is_help=True, help="The cluster as a whole.")
+agents_app = typer.Typer(no_args_is_help=True, help="The agents (StreamHouse processes) of the cluster.")
 app.add_typer(profile_app, name="profile")
 app.add_typer(topic_app, name="topic")
 app.add_typer(group_app, name="group")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(agents_app, name="agents")
 
 
 @dataclass
@@ -164,8 +166,8 @@ def cluster_info(output: Output = None) -> None:
     emit(c, _fmt(output), text=text)
 
 
-@cluster_app.command("agents")
-def cluster_agents(output: Output = None) -> None:
+@agents_app.command("list")
+def agents_list(output: Output = None) -> None:
     """The agents: address, zone, health, partitions led."""
     from .output import emit
 
@@ -174,6 +176,24 @@ def cluster_agents(output: Output = None) -> None:
         ("id", "Agent"), ("broker_id", "Broker"), ("host", "Host"), ("port", "Port"), ("rack", "Zone"),
         ("healthy", "Healthy", lambda v: "yes" if v else "STALE"), ("partitions_led", "Led"),
         ("uptime_seconds", "Uptime s", lambda v: f"{float(v):.0f}")])
+
+
+@agents_app.command("describe")
+def agents_describe(agent: str, output: Output = None) -> None:
+    """One agent and the partitions it leads (lease epochs and expiry)."""
+    from .output import emit
+
+    a = state.api().get(f"/api/v1/agents/{agent}")
+    fmt = _fmt(output)
+    if fmt != "table":
+        emit(a, fmt)
+        return
+    typer.echo(f"Agent: {a['id']} (broker {a['broker_id']})\nAddress: {a['host']}:{a['port']}\n"
+               f"Zone: {a['rack'] or '-'}  Group: {a['group']}\n"
+               f"Healthy: {'yes' if a['healthy'] else 'NO (stale heartbeat)'}\n"
+               f"Uptime: {a['uptime_seconds']:.0f} s\nPartitions led: {a['partitions_led']}")
+    emit(a["leases"], "table", columns=[("topic", "Topic"), ("partition", "Partition"),
+                                        ("epoch", "Epoch"), ("expires_at", "Lease expires (ms)")])
 
 
 # -- topics ------------------------------------------------------------------------------
@@ -441,7 +461,8 @@ def group_describe(group: str, output: Output = None) -> None:
 @group_app.command("reset")
 def group_reset(
     group: str,
-    to: Annotated[str, typer.Option("--to", help="earliest, latest, an offset, or a time (@2026-12-01T10:00, @-1h)")],
+    to: Annotated[str | None, typer.Option("--to", help="earliest, latest, an offset, or a time (@2026-12-01T10:00, @-1h)")] = None,
+    to_group: Annotated[str | None, typer.Option("--to-group", help="copy another group's committed offsets")] = None,
     topic: Annotated[str | None, typer.Option(help="only this topic (default: every topic of the group)")] = None,
     partition: Annotated[int | None, typer.Option(help="only this partition")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show old → new offsets, change nothing")] = False,
@@ -450,19 +471,38 @@ def group_reset(
 ) -> None:
     """Move a group's offsets (the group must be Empty). Shows old → new first.
 
-    Example: streamctl group reset billing --to earliest --topic orders --dry-run
+    Examples: streamctl group reset billing --to earliest --topic orders --dry-run
+              streamctl group reset billing-v2 --to-group billing -y
     """
     from .grammar import reset_body
     from .output import emit
 
+    if (to is None) == (to_group is None):
+        raise CliError("give one of --to or --to-group", errors.USAGE)
     api = state.api()
-    body = {**reset_body(to), "topic": topic, "partition": partition}
-    preview = api.post(f"/api/v1/consumer-groups/{group}/reset", {**body, "dry_run": True})
-    before = {(o["topic"], o["partition"]): o["committed_offset"]
-              for o in api.get(f"/api/v1/consumer-groups/{group}/lag")}
-    rows = [{"topic": o["topic"], "partition": o["partition"],
-             "old": before.get((o["topic"], o["partition"]), -1), "new": o["committed_offset"],
-             "lag_after": o["lag"]} for o in preview["offsets"]]
+    try:
+        current = api.get(f"/api/v1/consumer-groups/{group}/lag")
+    except CliError as exc:
+        if exc.code != errors.NOT_FOUND or to_group is None:
+            raise
+        current = []  # a new group, made by copying
+    before = {(o["topic"], o["partition"]): o["committed_offset"] for o in current}
+    if to_group is not None:
+        source = [o for o in api.get(f"/api/v1/consumer-groups/{to_group}/lag")
+                  if o["committed_offset"] >= 0 and (topic is None or o["topic"] == topic)
+                  and (partition is None or o["partition"] == partition)]
+        if not source:
+            raise CliError(f"group {to_group!r} has no committed offsets to copy", errors.NOT_FOUND)
+        rows = [{"topic": o["topic"], "partition": o["partition"],
+                 "old": before.get((o["topic"], o["partition"]), -1), "new": o["committed_offset"],
+                 "lag_after": max(0, o["high_watermark"] - o["committed_offset"])} for o in source]
+    else:
+        assert to is not None
+        body = {**reset_body(to), "topic": topic, "partition": partition}
+        preview = api.post(f"/api/v1/consumer-groups/{group}/reset", {**body, "dry_run": True})
+        rows = [{"topic": o["topic"], "partition": o["partition"],
+                 "old": before.get((o["topic"], o["partition"]), -1), "new": o["committed_offset"],
+                 "lag_after": o["lag"]} for o in preview["offsets"]]
     fmt = _fmt(output)
     if dry_run or fmt == "table":
         emit(rows if fmt == "table" else {"group_id": group, "dry_run": dry_run, "offsets": rows},
@@ -472,7 +512,12 @@ def group_reset(
         return
     if not yes and not typer.confirm(f"Commit these offsets for {group}?"):
         raise CliError("nothing changed", errors.FAILED)
-    api.post(f"/api/v1/consumer-groups/{group}/reset", {**body, "dry_run": False})
+    if to_group is not None:
+        for r in rows:
+            api.post(f"/api/v1/consumer-groups/{group}/seek",
+                     {"topic": r["topic"], "partition": r["partition"], "offset": r["new"]})
+    else:
+        api.post(f"/api/v1/consumer-groups/{group}/reset", {**body, "dry_run": False})
     if fmt == "table":
         typer.echo(f"Reset {len(rows)} partition(s) of {group}")
     else:

@@ -74,8 +74,11 @@ def test_whoami_health_cluster_and_agents(env, server) -> None:
     assert run(env, "health").stdout.strip() == "ready: catalogue ok, objects ok"
     info = json.loads(run(env, "-o", "json", "cluster", "info").stdout)
     assert info["agents_healthy"] == 1
-    agents = json.loads(run(env, "-o", "json", "cluster", "agents").stdout)
+    agents = json.loads(run(env, "-o", "json", "agents", "list").stdout)
     assert agents[0]["port"] == server.port and agents[0]["healthy"]
+    one = run(env, "agents", "describe", agents[0]["id"]).stdout
+    assert f"Agent: {agents[0]['id']}" in one and "Healthy: yes" in one
+    assert run(env, "agents", "describe", "nope").returncode == 4
 
 
 def test_profiles_hide_secrets_and_are_chosen(env, server, tmp_path) -> None:
@@ -129,6 +132,12 @@ def test_group_reset_dry_run_then_apply(env, server) -> None:
     sought = run(env, "group", "seek", "readers", "--topic", "events", "--partition", "1",
                  "--offset", "2")
     assert sought.returncode == 0 and "events[1] at 2 (lag 3)" in sought.stdout
+    copied = run(env, "group", "reset", "copy", "--to-group", "readers", "-y")
+    assert copied.returncode == 0 and "Reset 2 partition(s) of copy" in copied.stdout
+    copy_lag = {(r["topic"], r["partition"]): r["committed_offset"]
+                for r in http.get("/api/v1/consumer-groups/copy/lag").json()}
+    assert copy_lag == {("events", 0): 1, ("events", 1): 2}
+    assert run(env, "group", "reset", "readers").returncode == 2  # --to or --to-group
     bad = run(env, "group", "reset", "readers", "--to", "sometime")
     assert bad.returncode == 2 and "earliest, latest" in bad.stderr
     assert run(env, "group", "delete", "readers", "-y").returncode == 0
