@@ -27,6 +27,42 @@ lengths, `\\n` `\\t`; `-J` writes one JSON envelope per record. `topic produce -
 splits each line by `%k`, `%v`, `%p`, `%h` (`k=v,...`).
 
 This page is generated from the commands: `python -m streamctl.docs > docs/CLI.md`.
+
+## Examples (real output)
+
+```console
+$ streamctl topic create orders-demo -p 3 -c retention.ms=604800000
+Created topic orders-demo with 3 partition(s)
+$ printf 'alice {"item":"book"}\nbob {"item":"pen"}\n' | streamctl topic produce orders-demo -f '%k %v'
+Produced 2 record(s) to orders-demo in 0.0 s (52/s, ack mode durable)
+$ streamctl topic consume orders-demo -f '%p:%o %k %v\n'
+2:0 alice {"item":"book"}
+2:1 bob {"item":"pen"}
+$ streamctl topic consume orders-demo -J -n 1
+{"topic":"orders-demo","partition":2,"offset":0,"timestamp":1796224752612,"key":"alice","value":"{\"item\":\"book\"}","headers":[]}
+$ streamctl topic describe orders-demo
+Topic: orders-demo
+Partitions: 3
+Retention: 7d
+Cleanup policy: delete
+Size: 112 B
+Records: 2
+Overrides: retention.ms=604800000
+┏━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━┓
+┃ Partition ┃ Leader         ┃ Epoch ┃ Log start ┃ High watermark ┃ Records ┃ Size  ┃
+┡━━━━━━━━━━━╇━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━┩
+│ 0         │ agent-55184cb6 │ 1     │ 0         │ 0              │ 0       │ 0 B   │
+│ 1         │ agent-55184cb6 │ 1     │ 0         │ 0              │ 0       │ 0 B   │
+│ 2         │ agent-55184cb6 │ 1     │ 0         │ 2              │ 2       │ 112 B │
+└───────────┴────────────────┴───────┴───────────┴────────────────┴─────────┴───────┘
+$ streamctl schema check orders-value -f order-v2.avsc
+✗ Not compatible (BACKWARD): type_mismatch at /fields/0/type (fields: id ("string" cannot be read as "int")): reader type: int not compatible with writer type: string (the new schema cannot read data written with version 1)
+$ echo $?
+5
+$ streamctl topic describe nope; echo $?
+streamctl: topic 'nope' does not exist (HTTP 404)
+4
+```
 """
 
 
