@@ -24,7 +24,7 @@ from typing import Any
 from . import errors
 from .context import RequestContext
 from .registry.scoped import ScopedRegistryStore, current_org
-from .registry.service import Registry, RegistryStore
+from .registry.service import Registry, RegistryError, RegistryStore
 
 MAGIC = 0
 
@@ -106,11 +106,10 @@ def _avro(text: str, references: dict[str, str]) -> _Codec:
     return _Codec("AVRO", decode, encode)
 
 
-def _json_schema(text: str, _references: dict[str, str]) -> _Codec:
-    from jsonschema.validators import validator_for
+def _json_schema(text: str, references: dict[str, str]) -> _Codec:
+    from .registry.json_schema import validator as json_validator
 
-    schema = json.loads(text)
-    validator = validator_for(schema)(schema)
+    validator = json_validator(text, references)  # its $refs to references resolved
 
     def encode(value: Any) -> bytes:
         problems = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
@@ -153,9 +152,13 @@ def _protobuf(text: str, references: dict[str, str]) -> _Codec:
 
     def encode(value: Any) -> bytes:
         cls = message_factory.GetMessageClass(first)
+        if not isinstance(value, dict):
+            raise errors.InvalidRequest(
+                f"a Protobuf value is a JSON object (the fields of {first.name}), not"
+                f" {type(value).__name__}")
         try:
             message = json_format.ParseDict(value, cls())
-        except json_format.ParseError as exc:
+        except (json_format.ParseError, TypeError, ValueError) as exc:
             raise errors.InvalidRequest(
                 f"the value does not match the Protobuf message {first.name}: {exc}") from None
         data: bytes = message.SerializeToString()
@@ -186,7 +189,10 @@ class Serde:
             schema = await self._registry.store.get_schema(schema_id)
             if schema is None:
                 return f"schema id {schema_id} is not registered"
-            references = await self._registry.reference_texts(schema)
+            try:
+                references = await self._registry.reference_texts(schema)
+            except RegistryError as exc:  # a reference deleted since
+                return f"schema id {schema_id} cannot be used: {exc.message}"
         finally:
             current_org.reset(token)
         try:
@@ -215,20 +221,33 @@ class Serde:
                            error=f"not readable with schema {schema_id}: {exc}")
 
     async def encode(self, ctx: RequestContext, value: Any, *, schema_id: int | None = None,
-                     subject: str | None = None) -> bytes:
-        """A JSON value written with a registered schema (an id, or a subject's latest)."""
+                     subject: str | None = None, latest: dict[str, int] | None = None) -> bytes:
+        """A JSON value written with a registered schema (an id, or a subject's latest;
+        `latest` remembers subjects' latest ids across the records of one request)."""
         if schema_id is None:
             if not subject:
                 raise errors.InvalidRequest("name a schema: a schema id or a subject")
-            token = current_org.set(ctx.org_id)
-            try:
-                latest = await self._registry.store.versions(subject)
-            finally:
-                current_org.reset(token)
-            if not latest:
-                raise errors.InvalidRequest(f"subject {subject!r} has no schema registered")
-            schema_id = latest[-1].schema_id
+            schema_id = (latest or {}).get(subject)
+            if schema_id is None:
+                token = current_org.set(ctx.org_id)
+                try:
+                    versions = await self._registry.store.versions(subject)
+                finally:
+                    current_org.reset(token)
+                if not versions:
+                    raise errors.InvalidRequest(f"subject {subject!r} has no schema registered")
+                schema_id = versions[-1].schema_id
+                if latest is not None:
+                    latest[subject] = schema_id
         codec = await self._codec(ctx, schema_id)
         if isinstance(codec, str):
             raise errors.InvalidRequest(codec)
-        return struct.pack(">bI", MAGIC, schema_id) + codec.encode(value)
+        try:
+            payload = codec.encode(value)
+        except errors.BrokerError:
+            raise
+        except Exception as exc:  # what a codec library raises on a value it cannot take
+            raise errors.InvalidRequest(
+                f"the value cannot be written with schema {schema_id}: {type(exc).__name__}: {exc}"
+            ) from None
+        return struct.pack(">bI", MAGIC, schema_id) + payload

@@ -10,6 +10,7 @@ import typer
 
 from . import errors
 from .errors import CliError
+from .paths import seg
 
 if TYPE_CHECKING:
     from .api import Api
@@ -65,7 +66,7 @@ def schema_list(output: Output = None) -> None:
     reg = _registry()
     rows = []
     for subject in reg.get("/subjects"):
-        latest = reg.get(f"/subjects/{subject}/versions/latest")
+        latest = reg.get(f"/subjects/{seg(subject)}/versions/latest")
         rows.append({"subject": subject, "version": latest["version"], "id": latest["id"],
                      "type": latest.get("schemaType", "AVRO")})
     emit(rows, _out(output), columns=[("subject", "Subject"), ("version", "Latest"),
@@ -83,9 +84,9 @@ def schema_register(
     from .output import emit
 
     reg = _registry()
-    r = reg.call("POST", f"/subjects/{subject}/versions", json=_schema_body(file, schema_type),
+    r = reg.call("POST", f"/subjects/{seg(subject)}/versions", json=_schema_body(file, schema_type),
                  headers={"content-type": CT})
-    version = reg.get(f"/subjects/{subject}/versions/latest")["version"]
+    version = reg.get(f"/subjects/{seg(subject)}/versions/latest")["version"]
     emit({"subject": subject, "id": r["id"], "version": version}, _out(output),
          text=f"Registered as ID {r['id']} (version {version} of {subject})")
 
@@ -99,7 +100,7 @@ def schema_get(
     """A version's schema text."""
     from .output import emit
 
-    v = _registry().get(f"/subjects/{subject}/versions/{version}")
+    v = _registry().get(f"/subjects/{seg(subject)}/versions/{seg(version)}")
     text = v["schema"]
     if v.get("schemaType", "AVRO") != "PROTOBUF":
         text = json.dumps(json.loads(text), indent=2)
@@ -118,8 +119,8 @@ def schema_check(
     from .output import emit
 
     reg = _registry()
-    level = reg.get(f"/config/{subject}", defaultToGlobal="true")["compatibilityLevel"]
-    r = reg.call("POST", f"/compatibility/subjects/{subject}/versions/latest",
+    level = reg.get(f"/config/{seg(subject)}", defaultToGlobal="true")["compatibilityLevel"]
+    r = reg.call("POST", f"/compatibility/subjects/{seg(subject)}/versions/latest",
                  json=_schema_body(file, schema_type), params={"verbose": "true"},
                  headers={"content-type": CT})
     ok = r["is_compatible"]
@@ -142,7 +143,7 @@ def schema_delete(
     if not yes and not typer.confirm(f"Delete {what}{' permanently' if permanent else ''}?"):
         raise CliError("nothing deleted", errors.FAILED)
     reg = _registry()
-    path = f"/subjects/{subject}" + (f"/versions/{version}" if version else "")
+    path = f"/subjects/{seg(subject)}" + (f"/versions/{seg(version)}" if version else "")
     if permanent:
         try:
             reg.delete(path)  # Confluent's rule: soft first, then hard
@@ -159,7 +160,7 @@ def schema_config(
 ) -> None:
     """Show or set the compatibility level, of a subject or global."""
     reg = _registry()
-    path = f"/config/{subject}" if subject else "/config"
+    path = f"/config/{seg(subject)}" if subject else "/config"
     if level:
         reg.call("PUT", path, json={"compatibility": level.upper()}, headers={"content-type": CT})
     got = reg.get(path, **({"defaultToGlobal": "true"} if subject else {}))
@@ -203,8 +204,8 @@ def org_describe(org: Annotated[str | None, typer.Argument(help="an id (default:
 
     api = _state().api()
     org_id = _org_id(org)
-    o = api.get(f"/api/v1/organizations/{org_id}")
-    u = api.get(f"/api/v1/organizations/{org_id}/usage")
+    o = api.get(f"/api/v1/organizations/{seg(org_id)}")
+    u = api.get(f"/api/v1/organizations/{seg(org_id)}/usage")
     emit({**o, "usage": u}, _out(output), text=(
         f"{o['slug']} ({o['name']}), plan {o['plan']}, {o['status']}\n"
         f"topics {u['topics']}, partitions {u['partitions']}, records {u['records']:,},"
@@ -214,7 +215,7 @@ def org_describe(org: Annotated[str | None, typer.Argument(help="an id (default:
 @org_app.command("suspend")
 def org_suspend(org: str, resume: Annotated[bool, typer.Option("--resume", help="make it active again")] = False) -> None:
     """Suspend an organization (its logins end), or --resume it."""
-    o = _state().api().patch(f"/api/v1/organizations/{org}",
+    o = _state().api().patch(f"/api/v1/organizations/{seg(org)}",
                              {"status": "active" if resume else "suspended"})
     typer.echo(f"{o['slug']} is {o['status']}")
 
@@ -229,7 +230,7 @@ def key_create(
     """Create an API key: its secret is shown this once."""
     from .output import emit
 
-    k = _state().api().post(f"/api/v1/organizations/{_org_id(org)}/api-keys",
+    k = _state().api().post(f"/api/v1/organizations/{seg(_org_id(org))}/api-keys",
                             {"scope": scope, "description": description})
     emit(k, _out(output), text=f"{k['id']}:{k['secret']}\n(the secret is shown only now; scope {k['scope']})")
 
@@ -240,7 +241,7 @@ def key_list(org: Annotated[str | None, typer.Option(help="an organization id")]
     """The organization's API keys (never their secrets)."""
     from .output import emit
 
-    rows = _state().api().get(f"/api/v1/organizations/{_org_id(org)}/api-keys")
+    rows = _state().api().get(f"/api/v1/organizations/{seg(_org_id(org))}/api-keys")
     emit(rows, _out(output), columns=[("id", "Key"), ("scope", "Scope"), ("description", "Description"),
                                       ("revoked", "Revoked", lambda v: "yes" if v else "")])
 
@@ -248,7 +249,7 @@ def key_list(org: Annotated[str | None, typer.Option(help="an organization id")]
 @key_app.command("revoke")
 def key_revoke(key: str, org: Annotated[str | None, typer.Option(help="an organization id")] = None) -> None:
     """Revoke a key: its live connections end."""
-    _state().api().delete(f"/api/v1/organizations/{_org_id(org)}/api-keys/{key}")
+    _state().api().delete(f"/api/v1/organizations/{seg(_org_id(org))}/api-keys/{seg(key)}")
     typer.echo(f"Revoked {key}")
 
 
@@ -258,7 +259,7 @@ def quota_get(org: Annotated[str | None, typer.Option(help="an organization id")
     """The organization's quotas (and per client id)."""
     from .output import emit
 
-    q = _state().api().get(f"/api/v1/organizations/{_org_id(org)}/quotas")
+    q = _state().api().get(f"/api/v1/organizations/{seg(_org_id(org))}/quotas")
     rows = [{"client_id": c or "(organization)", "name": n, "value": v}
             for c, named in q["quotas"].items() for n, v in named.items()]
     emit(rows if _out(output) == "table" else q, _out(output),
@@ -275,7 +276,7 @@ def quota_set(
     """Set a quota: topics, partitions, storage_bytes, connections, producer_byte_rate,
     consumer_byte_rate, request_rate."""
     number: float | None = None if value == "none" else float(value)
-    _state().api().put(f"/api/v1/organizations/{_org_id(org)}/quotas",
+    _state().api().put(f"/api/v1/organizations/{seg(_org_id(org))}/quotas",
                        {"client_id": client_id or "", "name": name, "value": number})
     typer.echo(f"{name} = {value}" + (f" for {client_id}" if client_id else ""))
 

@@ -84,8 +84,11 @@ def save_all(current: str | None, profiles: dict[str, Profile]) -> Path:
         name: {**{k: getattr(pr, k) for k in FIELDS}, **({"kafka": pr.kafka} if pr.kafka else {})}
         for name, pr in profiles.items()
     }
-    p.write_text(tomli_w.dumps(data))
-    p.chmod(0o600)  # it holds credentials
+    # It holds credentials: the owner's only, from the moment it exists.
+    fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(tomli_w.dumps(data))
+    p.chmod(0o600)  # a file made before by another tool
     return p
 
 

@@ -13,6 +13,7 @@ import typer
 
 from . import errors
 from .errors import CliError
+from .paths import seg
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -183,7 +184,7 @@ def agents_describe(agent: str, output: Output = None) -> None:
     """One agent and the partitions it leads (lease epochs and expiry)."""
     from .output import emit
 
-    a = state.api().get(f"/api/v1/agents/{agent}")
+    a = state.api().get(f"/api/v1/agents/{seg(agent)}")
     fmt = _fmt(output)
     if fmt != "table":
         emit(a, fmt)
@@ -240,9 +241,9 @@ def topic_describe(name: str, output: Output = None) -> None:
     from .output import emit, ms_duration, size
 
     api = state.api()
-    t = api.get(f"/api/v1/topics/{name}")
-    configs = api.get(f"/api/v1/topics/{name}/configs")
-    parts = api.get(f"/api/v1/topics/{name}/partitions")
+    t = api.get(f"/api/v1/topics/{seg(name)}")
+    configs = api.get(f"/api/v1/topics/{seg(name)}/configs")
+    parts = api.get(f"/api/v1/topics/{seg(name)}/partitions")
     fmt = _fmt(output)
     if fmt != "table":
         emit({**t, "configs": configs, "partition_states": parts}, fmt)
@@ -274,7 +275,7 @@ def topic_alter(
     change: dict[str, str | None] = {**_configs(config), **{k: None for k in delete or []}}
     if not change:
         raise CliError("nothing to change: give --config key=value or --delete key", errors.USAGE)
-    t = state.api().patch(f"/api/v1/topics/{name}", {"config": change})
+    t = state.api().patch(f"/api/v1/topics/{seg(name)}", {"config": change})
     emit(t, _fmt(output), text=f"Topic {name}: " + ", ".join(
         f"{k}={v}" if v is not None else f"{k} reset" for k, v in change.items()))
 
@@ -288,7 +289,7 @@ def topic_add_partitions(
     """Grow a topic to --to partitions (partitions only grow)."""
     from .output import emit
 
-    t = state.api().patch(f"/api/v1/topics/{name}", {"partitions": count})
+    t = state.api().patch(f"/api/v1/topics/{seg(name)}", {"partitions": count})
     emit(t, _fmt(output), text=f"Topic {name} now has {t['partitions']} partitions")
 
 
@@ -302,7 +303,7 @@ def topic_delete(
         raise CliError("nothing deleted", errors.FAILED)
     api = state.api()
     for name in names:
-        api.delete(f"/api/v1/topics/{name}")
+        api.delete(f"/api/v1/topics/{seg(name)}")
         typer.echo(f"Deleted topic {name}")
 
 
@@ -441,7 +442,7 @@ def group_describe(group: str, output: Output = None) -> None:
     """A group: its members and assignment, and per partition the committed offset and lag."""
     from .output import emit
 
-    g = state.api().get(f"/api/v1/consumer-groups/{group}")
+    g = state.api().get(f"/api/v1/consumer-groups/{seg(group)}")
     fmt = _fmt(output)
     if fmt != "table":
         emit(g, fmt)
@@ -481,14 +482,14 @@ def group_reset(
         raise CliError("give one of --to or --to-group", errors.USAGE)
     api = state.api()
     try:
-        current = api.get(f"/api/v1/consumer-groups/{group}/lag")
+        current = api.get(f"/api/v1/consumer-groups/{seg(group)}/lag")
     except CliError as exc:
         if exc.code != errors.NOT_FOUND or to_group is None:
             raise
         current = []  # a new group, made by copying
     before = {(o["topic"], o["partition"]): o["committed_offset"] for o in current}
     if to_group is not None:
-        source = [o for o in api.get(f"/api/v1/consumer-groups/{to_group}/lag")
+        source = [o for o in api.get(f"/api/v1/consumer-groups/{seg(to_group)}/lag")
                   if o["committed_offset"] >= 0 and (topic is None or o["topic"] == topic)
                   and (partition is None or o["partition"] == partition)]
         if not source:
@@ -499,7 +500,7 @@ def group_reset(
     else:
         assert to is not None
         body = {**reset_body(to), "topic": topic, "partition": partition}
-        preview = api.post(f"/api/v1/consumer-groups/{group}/reset", {**body, "dry_run": True})
+        preview = api.post(f"/api/v1/consumer-groups/{seg(group)}/reset", {**body, "dry_run": True})
         rows = [{"topic": o["topic"], "partition": o["partition"],
                  "old": before.get((o["topic"], o["partition"]), -1), "new": o["committed_offset"],
                  "lag_after": o["lag"]} for o in preview["offsets"]]
@@ -514,10 +515,10 @@ def group_reset(
         raise CliError("nothing changed", errors.FAILED)
     if to_group is not None:
         for r in rows:
-            api.post(f"/api/v1/consumer-groups/{group}/seek",
+            api.post(f"/api/v1/consumer-groups/{seg(group)}/seek",
                      {"topic": r["topic"], "partition": r["partition"], "offset": r["new"]})
     else:
-        api.post(f"/api/v1/consumer-groups/{group}/reset", {**body, "dry_run": False})
+        api.post(f"/api/v1/consumer-groups/{seg(group)}/reset", {**body, "dry_run": False})
     if fmt == "table":
         typer.echo(f"Reset {len(rows)} partition(s) of {group}")
     else:
@@ -532,7 +533,7 @@ def group_seek(
     offset: Annotated[int, typer.Option(help="the offset to commit")],
 ) -> None:
     """Commit one partition's offset (the group must be Empty)."""
-    r = state.api().post(f"/api/v1/consumer-groups/{group}/seek",
+    r = state.api().post(f"/api/v1/consumer-groups/{seg(group)}/seek",
                          {"topic": topic, "partition": partition, "offset": offset})
     row = next(o for o in r["offsets"] if o["topic"] == topic and o["partition"] == partition)
     typer.echo(f"{group} {topic}[{partition}] at {row['committed_offset']} (lag {row['lag']})")
@@ -546,7 +547,7 @@ def group_delete(
     """Delete an Empty group and its committed offsets."""
     if not yes and not typer.confirm(f"Delete group {group} and its offsets?"):
         raise CliError("nothing deleted", errors.FAILED)
-    state.api().delete(f"/api/v1/consumer-groups/{group}")
+    state.api().delete(f"/api/v1/consumer-groups/{seg(group)}")
     typer.echo(f"Deleted group {group}")
 
 

@@ -22,8 +22,11 @@ ACKS = {"none": "0", "buffered": "1", "durable": "all"}
 def client_config(profile: Profile, **extra: str) -> dict[str, str]:
     conf = {"bootstrap.servers": profile.bootstrap, "client.id": "streamctl"}
     if profile.credentials and "sasl.username" not in profile.kafka:
+        # An API key logs in with SASL PLAIN (or SCRAM, with -X sasl.mechanism=...);
+        # SASL_SSL with -X security.protocol=SASL_SSL.
         key, _sep, secret = profile.credentials.partition(":")
-        conf.update({"sasl.username": key, "sasl.password": secret})
+        conf.update({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+                     "sasl.username": key, "sasl.password": secret})
     conf.update(extra)
     conf.update(profile.kafka)  # -X and the profile's own properties win
     return conf
@@ -313,11 +316,12 @@ def _produce_values(p: Any, topic: str, records: Iterable[bytes], key: str | Non
     part = -1 if partition is None else partition
     try:
         for n, line in enumerate(records, 1):
-            try:
-                produce_one(topic, line, k, part, on_delivery=done)
-            except BufferError:
-                p.poll(0.05)
-                produce_one(topic, line, k, part, on_delivery=done)
+            while True:
+                try:
+                    produce_one(topic, line, k, part, on_delivery=done)
+                    break
+                except BufferError:  # the queue is full: let deliveries drain it
+                    p.poll(0.05)
             if n % 1000 == 0:
                 p.poll(0)
                 if progress is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .api import Api
 from .errors import FAILED, CliError
+from .paths import seg
 
 
 def _jsonable(value: Any) -> Any:
@@ -60,7 +61,7 @@ class Decoder:
                            FAILED) from None
 
     def _reader(self, schema_id: int) -> Any:
-        found = self.registry.get(f"/schemas/ids/{schema_id}")
+        found = self.registry.get(f"/schemas/ids/{seg(schema_id)}")
         kind = found.get("schemaType", "AVRO")
         if kind == "JSON":
             return json.loads
@@ -69,7 +70,7 @@ class Decoder:
 
             named: dict[str, Any] = {}
             for ref in found.get("references") or []:
-                v = self.registry.get(f"/subjects/{ref['subject']}/versions/{ref['version']}")
+                v = self.registry.get(f"/subjects/{seg(ref['subject'])}/versions/{seg(ref['version'])}")
                 fastavro.parse_schema(json.loads(v["schema"]), named_schemas=named)
             schema = fastavro.parse_schema(json.loads(found["schema"]), named_schemas=named)
             return lambda payload: fastavro.schemaless_reader(io.BytesIO(payload), schema, None)
@@ -85,7 +86,7 @@ class Decoder:
             for ref in refs:
                 if ref["name"] in added:
                     continue
-                v = self.registry.get(f"/subjects/{ref['subject']}/versions/{ref['version']}",
+                v = self.registry.get(f"/subjects/{seg(ref['subject'])}/versions/{seg(ref['version'])}",
                                       format="serialized")
                 add(v["schema"], ref["name"], v.get("references") or [])
             fdp = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(fdp_b64))
@@ -104,7 +105,7 @@ class Decoder:
             added.add(name)
             return pool.Add(fdp)
 
-        found = self.registry.get(f"/schemas/ids/{schema_id}", format="serialized")
+        found = self.registry.get(f"/schemas/ids/{seg(schema_id)}", format="serialized")
         add(found["schema"], f"schema-{schema_id}.proto", found.get("references") or [])
         file = pool.FindFileByName(f"schema-{schema_id}.proto")
         top = list(file.message_types_by_name.values())

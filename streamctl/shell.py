@@ -109,6 +109,15 @@ def run_shell() -> None:
 
     history = config.path().with_name("history")
     history.parent.mkdir(parents=True, exist_ok=True)
+    if not history.exists():  # it may hold typed credentials: the owner's only
+        import os
+
+        os.close(os.open(history, os.O_CREAT | os.O_WRONLY, 0o600))
+    # Each line runs the app again, whose callback resets the global options: the shell's
+    # own (--profile, -X, --output, --debug) go with every line.
+    started_with = [*(["--profile", state.profile] if state.profile else []),
+                    *[x for o in state.overrides for x in ("-X", o)],
+                    "--output", state.output, *(["--debug"] if state.debug else [])]
     profile = state.resolve()
     session: PromptSession[str] = PromptSession(
         history=FileHistory(str(history)), completer=completer(command_tree(), Names(fetch)),
@@ -137,7 +146,7 @@ def run_shell() -> None:
         if args[0] == "shell":
             continue
         try:
-            app(args=args, standalone_mode=False)
+            app(args=[*started_with, *args], standalone_mode=False)
         except CliError as exc:
             sys.stderr.write(f"streamctl: {exc.message}\n")
         except SystemExit:

@@ -128,38 +128,51 @@ class JsonSchemaType:
     name = "JSON"
 
     def parse(self, text: str, references: dict[str, str]) -> JsonSchema:
-        schema = _loads(text, "schema")
-        _check_against_metaschema(schema, "schema")
-
-        resources: list[tuple[str, Resource[Any]]] = []
-        for ref_name, ref_text in references.items():
-            what = f"reference {ref_name!r}"
-            contents = _loads(ref_text, what)
-            if not isinstance(contents, dict | bool):
-                raise InvalidSchema(f"{what} must be a JSON object or a boolean")
-            resource = Resource.from_contents(
-                contents, default_specification=_specification(contents, what)
-            )
-            resources.append((ref_name, resource))
-            if resource.id():
-                resources.append((str(resource.id()), resource))
-        by_name = dict(resources)
-
-        def retrieve(uri: str) -> Resource[Any]:
-            # A `$ref` to "other.json" under a root with an `$id` becomes an absolute
-            # URI ending in "/other.json": match it to the reference of that name.
-            for ref_name, resource in by_name.items():
-                if uri.endswith("/" + ref_name.lstrip("/")):
-                    return resource
-            raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
-
-        registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
-        registry = registry.with_resources(resources)
-        spec = _specification(schema, "schema")
-        root = Resource.from_contents(schema, default_specification=spec)
-        resolver = registry.resolver_with_root(root)
-        _check_refs(schema, resolver, spec, "#")
+        schema, _registry, resolver, spec = _build(text, references)
         return JsonSchema(schema, resolver, spec)
+
+
+def validator(text: str, references: dict[str, str]) -> Any:
+    """A jsonschema validator of a stored schema, its `$ref`s to references resolved (values
+    checked before they are written: broker/serde.py)."""
+    schema, registry, _resolver, _spec = _build(text, references)
+    return validator_for(schema, default=Draft7Validator)(schema, registry=registry)
+
+
+def _build(text: str, references: dict[str, str]
+           ) -> tuple[Any, Registry[Any], Resolver[Any], Specification[Any]]:
+    schema = _loads(text, "schema")
+    _check_against_metaschema(schema, "schema")
+
+    resources: list[tuple[str, Resource[Any]]] = []
+    for ref_name, ref_text in references.items():
+        what = f"reference {ref_name!r}"
+        contents = _loads(ref_text, what)
+        if not isinstance(contents, dict | bool):
+            raise InvalidSchema(f"{what} must be a JSON object or a boolean")
+        resource = Resource.from_contents(
+            contents, default_specification=_specification(contents, what)
+        )
+        resources.append((ref_name, resource))
+        if resource.id():
+            resources.append((str(resource.id()), resource))
+    by_name = dict(resources)
+
+    def retrieve(uri: str) -> Resource[Any]:
+        # A `$ref` to "other.json" under a root with an `$id` becomes an absolute
+        # URI ending in "/other.json": match it to the reference of that name.
+        for ref_name, resource in by_name.items():
+            if uri.endswith("/" + ref_name.lstrip("/")):
+                return resource
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+    registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
+    registry = registry.with_resources(resources)
+    spec = _specification(schema, "schema")
+    root = Resource.from_contents(schema, default_specification=spec)
+    resolver = registry.resolver_with_root(root)
+    _check_refs(schema, resolver, spec, "#")
+    return schema, registry, resolver, spec
 
 
 def _enter(node: Any, resolver: Resolver[Any], spec: Specification[Any]) -> Resolver[Any]:

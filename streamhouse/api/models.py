@@ -91,7 +91,7 @@ class ProduceRecord(TypedDict):
     ]
     headers: NotRequired[list[ProduceHeader]]
     value_schema_id: NotRequired[
-        Annotated[int, Field(ge=0, description="write `value` (JSON) with this registered"
+        Annotated[int, Field(ge=0, le=2**31 - 1, description="write `value` (JSON) with this registered"
                              " schema, in the registry's wire format")] | None]
     value_subject: NotRequired[
         Annotated[str, Field(description="... or with this subject's latest schema")] | None]

@@ -112,6 +112,7 @@ async def produce(
     by_partition: dict[int, tuple[list[int], list[Row]]] = {}  # record indexes and rows
     by_key: dict[bytes, int] = {}
     placed: list[int] = []  # each record's partition
+    latest: dict[str, int] = {}  # subjects' latest schema ids, looked up once a request
     for i, rec in enumerate(body["records"]):
         given_key = rec.get("key")
         key = None if given_key is None else _bytes(given_key, rec.get("key_encoding", "text"), i, "key")
@@ -130,7 +131,7 @@ async def produce(
         if rec.get("value_schema_id") is not None or rec.get("value_subject"):
             try:
                 value = await b.serde.encode(ctx, given, schema_id=rec.get("value_schema_id"),
-                                             subject=rec.get("value_subject"))
+                                             subject=rec.get("value_subject"), latest=latest)
             except errors.InvalidRequest as exc:
                 raise errors.InvalidRequest(f"record {i}: {exc.message}") from None
         else:

@@ -12,14 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 DIST = Path(__file__).resolve().parent / "dist"
 # Paths that are never the SPA's, whatever follows them.
-NOT_SPA = ("api/", "registry/", "metrics", "health", "ready", "docs", "redoc", "openapi.json",
-           "assets/")
+NOT_SPA = ("api", "registry", "metrics", "health", "ready", "docs", "redoc", "openapi.json",
+           "assets")
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>StreamHouse</title></head><body style="font-family:sans-serif;margin:3em">
@@ -41,10 +41,17 @@ def mount(app: FastAPI, dist: Path = DIST) -> None:
     # favicon, robots.txt and the like at the top: only names the build has, no path walking.
     top = {f.name: f for f in dist.iterdir() if f.is_file()} if present else {}
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
     async def console(path: str, request: Request) -> Response:
-        if path.startswith(NOT_SPA):
-            raise HTTPException(status_code=404, detail=f"no route {request.url.path}")
+        first = path.split("/", 1)[0]
+        if first in NOT_SPA and path.endswith("/") and len(path) > 1:
+            # What Starlette does without a catch-all: /api/v1/topics/ → /api/v1/topics
+            target = request.url.replace(path="/" + path.rstrip("/"))
+            return RedirectResponse(str(target), status_code=307)
+        if first in NOT_SPA or request.method not in ("GET", "HEAD"):
+            # An API path no route has (or a console path written to): the API's 404.
+            raise HTTPException(status_code=404, detail=f"no route {request.method} {request.url.path}")
         if not present:
             return HTMLResponse(NOT_BUILT, status_code=503)
         if path in top and path != "index.html":

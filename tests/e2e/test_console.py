@@ -443,6 +443,11 @@ def test_unknown_api_paths_stay_json_404s_with_the_console_on(server: ServerProc
         for path in ("/api/v1/nope", "/registry/nope", "/assets/nope.js"):
             r = api.get(path)
             assert r.status_code == 404 and "json" in r.headers["content-type"], path
+        for method in ("POST", "DELETE"):
+            assert api.request(method, "/api/v1/nope").status_code == 404
+        assert api.get("/api").status_code == 404
+        slash = api.get("/api/v1/topics/", follow_redirects=False)
+        assert slash.status_code == 307 and slash.headers["location"].endswith("/api/v1/topics")
         deep = api.get("/groups/some-group")
         assert deep.status_code == 200 and "<div id=\"root\">" in deep.text
         assert deep.headers["cache-control"] == "no-cache"

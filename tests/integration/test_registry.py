@@ -408,6 +408,23 @@ def test_http_reads_and_writes_registry_framed_values(server, client):
     page = http.get("/api/v1/topics/proto-i/messages", params={"decode": "true", "limit": 1,
                                                                "position": "latest"}).json()
     assert page["records"][0]["value_decoded"]["value"] == {"name": "ink", "qty": 1}
+    # A JSON Schema whose $ref names one of its references; values off a schema are 422s.
+    reg = httpx.Client(base_url=f"http://127.0.0.1:{server.registry_port}", timeout=30)
+    assert reg.post("/subjects/money/versions", json={"schemaType": "JSON", "schema": json.dumps(
+        {"type": "object", "properties": {"cents": {"type": "integer"}}, "required": ["cents"]})}
+    ).status_code == 200
+    assert reg.post("/subjects/pay-value/versions", json={
+        "schemaType": "JSON", "references": [{"name": "money.json", "subject": "money", "version": 1}],
+        "schema": json.dumps({"type": "object", "properties": {"amount": {"$ref": "money.json"}}})}
+    ).status_code == 200
+    for value, status in (({"amount": {"cents": 5}}, 200), ({"amount": {"cents": "5"}}, 422),
+                          ({"amount": {}}, 422)):
+        r = http.post("/api/v1/produce", json={"topic": "pay", "records": [
+            {"value": value, "value_subject": "pay-value"}]})
+        assert r.status_code == status, (value, r.text)
+    not_object = http.post("/api/v1/produce", json={"topic": "proto-i", "records": [
+        {"value": 5, "value_subject": "proto-i-value"}]})
+    assert not_object.status_code == 422 and "JSON object" in not_object.json()["message"]
     # Bytes that name an unknown id, or do not match their schema: shown with the reason.
     http.post("/api/v1/produce", json={"topic": "avro-u", "records": [
         {"value": base64.b64encode(b"\x00\x00\x00\x27\x10xx").decode(), "encoding": "base64"},

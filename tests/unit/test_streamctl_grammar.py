@@ -39,3 +39,12 @@ def test_docs_cli_md_is_the_command_tree() -> None:
     assert page.read_text() == render(), "run: python -m streamctl.docs > docs/CLI.md"
     for command in ("topic consume", "group reset", "schema check", "acl create", "shell"):
         assert f"streamctl {command}" in page.read_text()
+
+
+def test_names_stay_one_path_segment() -> None:
+    from streamctl.paths import seg
+
+    assert seg("orders") == "orders"
+    assert seg("../topics/orders") == "..%2Ftopics%2Forders"
+    assert seg("..") == "%2E%2E" and seg(".") == "%2E"
+    assert seg("a?b#c%d e") == "a%3Fb%23c%25d%20e"
