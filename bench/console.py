@@ -165,6 +165,15 @@ def measure(browser, base: str, pages: int, names: list[str]) -> dict:  # type: 
     form.get_by_role("button", name="Search").click()
     page.wait_for_function(CHANGED, arg=[before])
     out["seek_offset_ms"] = _ms(t0)
+    # Deep in the topic (older than the agent's recent cache): pages from there.
+    for label, key in (("Newer →", "deep_newer_ms"), ("← Older", "deep_older_ms")):
+        out[key] = []
+        for _ in range(max(1, pages // 2)):
+            before = status.inner_text()
+            t0 = time.perf_counter()
+            page.get_by_role("button", name=label).click()
+            page.wait_for_function(CHANGED, arg=[before])
+            out[key].append(_ms(t0))
     form.get_by_label("Start at").select_option("earliest")
     form.get_by_label("Value contains").fill('thing-976"')
     before = status.inner_text()
@@ -184,6 +193,7 @@ def _p(values: list[float], q: float) -> float:
 
 def report(args, r: dict) -> str:  # type: ignore[no-untyped-def]
     pages = r["older_ms"] + r["newer_ms"]
+    deep = r["deep_newer_ms"] + r["deep_older_ms"]
     ok = lambda good: "met" if good else "missed"  # noqa: E731
     rows = [
         ("first render (dashboard, new tab), median of 5", f"{statistics.median(r['first_render_ms']):.0f} ms",
@@ -192,10 +202,14 @@ def report(args, r: dict) -> str:  # type: ignore[no-untyped-def]
         ("rows in the DOM (virtualized)", f"{r['topic_rows_in_dom']}", "", ""),
         ("search the list (to 1 row)", f"{r['topic_search_ms']:.0f} ms", "", ""),
         ("scroll to the end of the list", f"{r['topic_scroll_ms']:.0f} ms", "", ""),
-        (f"message browser page, {args.records:,} records: median / p95 / max of {len(pages)}",
+        (f"message browser page at the newest records of {args.records:,}: median / p95 / max of {len(pages)}",
          f"{statistics.median(pages):.0f} / {_p(pages, 0.95):.0f} / {max(pages):.0f} ms",
          "< 300 ms each", ok(max(pages) < 300)),
-        ("seek to an offset", f"{r['seek_offset_ms']:.0f} ms", "", ""),
+        ("jump to offset 200,000 (a cold read from the object store)", f"{r['seek_offset_ms']:.0f} ms",
+         "", ""),
+        (f"pages from there (deep in the topic): median / p95 / max of {len(deep)}",
+         f"{statistics.median(deep):.0f} / {_p(deep, 0.95):.0f} / {max(deep):.0f} ms",
+         "< 300 ms each", ok(max(deep) < 300)),
         (f"filter on the value (scans up to 20,000 records; {r['filter_rows']} found)",
          f"{r['filter_ms']:.0f} ms", "", ""),
         (f"first load JavaScript ({r['js_files']} file(s))",
