@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from coordinator.catalogue import Topic
 from storage.partition import PartitionLog
-from storage.recordbatch import Record, decode_records
+from storage.recordbatch import BatchHeader, Record, decode_records, scan_headers
 
 from . import errors, metrics
 from .acls import Operation as Op
@@ -85,6 +86,8 @@ class BrowsePage:
 class Fetch:
     def __init__(self, broker: Broker) -> None:
         self._b = broker
+        self._decoded: OrderedDict[tuple[str, int, int, int], list[Record]] = OrderedDict()
+        self._decoded_count = 0
 
     async def partition_log(self, ctx: RequestContext, topic: Topic, partition: int) -> PartitionLog:
         try:
@@ -225,15 +228,45 @@ class Fetch:
     async def _records(
         self, plog: PartitionLog, start: int, end: int
     ) -> AsyncIterator[tuple[list[Record], int]]:
-        """The decoded records of [start, end), a read at a time, with each read's bytes."""
+        """The decoded records of [start, end), a read at a time, with each read's bytes.
+        Batches are decoded once and kept a while (the `_decoded` LRU): pages of the
+        console's browser walk one big batch 50 records at a time."""
         position = start
         while position < end:
-            result = await self._b.logs.read(plog, position, 1 << 20)
-            records = [r for r in decode_records(result.records) if position <= r.offset < end]
+            # A small read: the batch holding `position` comes whole whatever its size,
+            # and a page needs tens of records, not a megabyte of them.
+            result = await self._b.logs.read(plog, position, 64 * 1024)
+            records: list[Record] = []
+            data = result.records
+            for h in scan_headers(data):
+                if h.last_offset < position:
+                    continue
+                records.extend(r for r in self._decoded_batch(plog, h, data)
+                               if position <= r.offset < end)
+                if h.last_offset >= end - 1:
+                    break
             if not records:
                 return
-            yield records, len(result.records)
+            yield records, len(data)
             position = records[-1].offset + 1
+
+    DECODED_RECORDS_KEPT = 100_000
+
+    def _decoded_batch(self, plog: PartitionLog, h: BatchHeader, data: bytes) -> list[Record]:
+        # A committed batch never changes at its place: (topic id, partition, base offset,
+        # size) names its records for good (topic ids are not reused).
+        key = (plog.topic_id, plog.partition, h.base_offset, h.size)
+        found = self._decoded.get(key)
+        if found is not None:
+            self._decoded.move_to_end(key)
+            return found
+        records = decode_records(bytes(data[h.position:h.position + h.size]))
+        self._decoded[key] = records
+        self._decoded_count += len(records)
+        while self._decoded_count > self.DECODED_RECORDS_KEPT and len(self._decoded) > 1:
+            _k, gone = self._decoded.popitem(last=False)
+            self._decoded_count -= len(gone)
+        return records
 
     async def browse(
         self,

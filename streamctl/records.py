@@ -83,6 +83,34 @@ def render(fmt: str, topic: str, partition: int, offset: int, timestamp: int,
     return bytes(out)
 
 
+def compile_format(fmt: str) -> Callable[..., bytes]:
+    """A format string made once into a function of a record (render's rules, without
+    reading the string again per record); `%v\\n`, the default, is one concatenation."""
+    if fmt == "%v\n":
+        return lambda _t, _p, _o, _ts, _k, v, _h: (v or b"") + b"\n"
+    parts: list[bytes | str] = []
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            code = fmt[i + 1]
+            if code not in "vktpoTdhKV%":
+                raise CliError(f"unknown format escape %{code} (use %t %p %o %T %d %k %v %h %K %V %%)",
+                               USAGE)
+            parts.append(b"%" if code == "%" else code)
+            i += 2
+        else:
+            parts.append(fmt[i].encode())
+            i += 1
+    plain = all(isinstance(x, bytes) or x in "vk" for x in parts)
+    if plain:  # only keys, values and text: the common `%k %v\n` and friends
+        def fast(_t: str, _p: int, _o: int, _ts: int, k: bytes | None, v: bytes | None,
+                 _h: Any) -> bytes:
+            return b"".join(x if isinstance(x, bytes) else ((v if x == "v" else k) or b"")
+                            for x in parts)
+        return fast
+    return lambda t, p, o, ts, k, v, h: render(fmt, t, p, o, ts, k, v, h)
+
+
 def envelope(topic: str, partition: int, offset: int, timestamp: int, key: bytes | None,
              value: bytes | None, headers: list[tuple[str, bytes]]) -> bytes:
     """kcat -J: one JSON object per record; text as text, other bytes as base64."""
@@ -197,9 +225,13 @@ def consume(profile: Profile, topic: str, *, offset: str, partitions: list[int] 
             return 0
         c.assign([TopicPartition(topic, p, begin[p]) for p in chosen])
         template = unescape(fmt) if fmt is not None else "%v\n"
+        line_of = compile_format(template)
+        # Values alone, one a line (the default): no timestamps, headers or keys read.
+        values_only = template == "%v\n" and not json_lines and decoder is None
         shown = 0
         while pending:
-            for m in c.consume(1000, 0.5):
+            lines: list[bytes] = []
+            for m in c.consume(10_000, 0.5):
                 if m.error() is not None:
                     continue
                 p, o = m.partition(), m.offset()
@@ -208,19 +240,27 @@ def consume(profile: Profile, topic: str, *, offset: str, partitions: list[int] 
                 if not follow and o >= high[p]:
                     pending.discard(p)
                     continue
-                ts = m.timestamp()[1]
-                hdrs: list[tuple[str, bytes]] = list(m.headers() or [])  # type: ignore[arg-type]
-                key, value = m.key(), m.value()
-                if decoder is not None:
-                    key, value = decoder.decode(key), decoder.decode(value)
-                line = (envelope(topic, p, o, ts, key, value, hdrs) if json_lines
-                        else render(template, topic, p, o, ts, key, value, hdrs))
-                out.write(line)
+                if values_only:
+                    v = m.value()
+                    lines.append(v + b"\n" if v is not None else b"\n")
+                else:
+                    ts = m.timestamp()[1]
+                    hdrs: list[tuple[str, bytes]] = list(m.headers() or [])  # type: ignore[arg-type]
+                    key, value = m.key(), m.value()
+                    if decoder is not None:
+                        key, value = decoder.decode(key), decoder.decode(value)
+                    lines.append(envelope(topic, p, o, ts, key, value, hdrs) if json_lines
+                                 else line_of(topic, p, o, ts, key, value, hdrs))
                 shown += 1
                 if count is not None and shown >= count:
+                    out.write(b"".join(lines))
                     return shown
                 if not follow and o + 1 >= high[p]:
                     pending.discard(p)
+            if lines:
+                out.write(b"".join(lines))
+                if follow:
+                    out.flush()  # a live tail shows what came at once
         return shown
     finally:
         out.flush()
