@@ -260,7 +260,7 @@ class UnacceptableCredential(BrokerError):
 
 class SecurityDisabled(BrokerError):
     kafka_code = ErrorCode.security_disabled
-    http_status, http_code = 501, "security_disabled"
+    http_status, http_code = 409, "security_disabled"  # the agent runs without logins
 
 
 class AlreadyExists(BrokerError):

@@ -2,7 +2,7 @@
 DeleteAcls have them (`kafka-acls.sh`), for the console. Names, not numbers:
 `{"resource_type": "TOPIC", "resource_name": "orders", "pattern_type": "LITERAL",
 "principal": "User:reader", "host": "*", "operation": "READ", "permission": "ALLOW"}`.
-With logins off there is no authorizer (501 security_disabled), as over Kafka."""
+With logins off there is no authorizer (409 security_disabled), as over Kafka."""
 
 from __future__ import annotations
 

@@ -25,8 +25,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Playwright's sync API runs an event loop of its own in this thread while it is
+    # open: closed with this package, before the asyncio tests of the others run.
     assert console.built(), "the console is not built: run `make console` (Node 20 and npm)"
     assert AXE.is_file(), "axe-core is missing: run `npm ci` in web/"
     with sync_playwright() as p:

@@ -440,7 +440,7 @@ def test_acls_over_rest(secured: Secured) -> None:
 
 def test_acls_over_rest_answer_security_disabled_while_logins_are_off(server) -> None:
     r = httpx.get(f"http://127.0.0.1:{server.http_port}/api/v1/acls")
-    assert r.status_code == 501 and r.json()["error"] == "security_disabled"
+    assert r.status_code == 409 and r.json()["error"] == "security_disabled"
 
 
 def test_admin_cli_creates_the_first_organization_and_key(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ export function Acls({ canChange }: { canChange: boolean }) {
       ),
     onSuccess: () => qc.invalidateQueries({ queryKey: ["acls"] }),
   });
-  const disabled = acls.error instanceof ApiError && acls.error.status === 501;
+  const disabled = acls.error instanceof ApiError && acls.error.status === 409;
   return (
     <Card title="ACLs" className="mt-4" actions={canChange && !disabled && <Button onClick={() => setAdding(true)}>Add ACL</Button>}>
       {disabled ? (
