@@ -313,31 +313,12 @@ def produce(profile: Profile, topic: str, records: Iterable[bytes], *, fmt: str,
             if not first_error:
                 first_error.append(str(err))
 
-    if fmt == "%v" and not headers:
-        return _produce_values(p, topic, records, key, partition, done, progress,
-                               lambda: (delivered, failed, first_error))
     try:
-        for n, line in enumerate(records, 1):
-            parts = line_format.split(line, n)
-            rec_key = parts.get("k", key.encode() if key is not None else None)
-            rec_headers = fixed + (_headers(parts["h"]) if "h" in parts else [])
-            rec_partition = int(parts["p"]) if "p" in parts else partition
-            kwargs: dict[str, Any] = {"value": parts["v"], "key": rec_key, "on_delivery": done}
-            if rec_headers:
-                kwargs["headers"] = rec_headers
-            if rec_partition is not None:
-                kwargs["partition"] = rec_partition
-            while True:
-                try:
-                    p.produce(topic, **kwargs)
-                    break
-                except BufferError:
-                    p.poll(0.05)
-            if n % 1000 == 0:
-                p.poll(0)
-            if progress is not None:
-                progress(len(line) + 1)
-        remaining = p.flush(60)
+        if fmt == "%v" and not headers:
+            remaining = _produce_values(p, topic, records, key, partition, done, progress)
+        else:
+            remaining = _produce_lines(p, topic, records, line_format, key, fixed, partition,
+                                       done, progress)
     except KafkaException as exc:
         raise CliError(f"cannot produce to {topic}: {exc}", FAILED) from None
     if remaining:
@@ -346,39 +327,54 @@ def produce(profile: Profile, topic: str, records: Iterable[bytes], *, fmt: str,
         raise CliError(f"{failed} of {failed + delivered} record(s) failed: {first_error[0]}",
                        FAILED)
     return delivered, failed
+
+
+def _produce_lines(p: Any, topic: str, records: Iterable[bytes], line_format: LineFormat,
+                   key: str | None, fixed: list[tuple[str, bytes]], partition: int | None,
+                   done: Any, progress: Any) -> int:
+    """Each line split by its format (keys, headers, partition); what is left unacked."""
+    for n, line in enumerate(records, 1):
+        parts = line_format.split(line, n)
+        rec_key = parts.get("k", key.encode() if key is not None else None)
+        rec_headers = fixed + (_headers(parts["h"]) if "h" in parts else [])
+        rec_partition = int(parts["p"]) if "p" in parts else partition
+        kwargs: dict[str, Any] = {"value": parts["v"], "key": rec_key, "on_delivery": done}
+        if rec_headers:
+            kwargs["headers"] = rec_headers
+        if rec_partition is not None:
+            kwargs["partition"] = rec_partition
+        while True:
+            try:
+                p.produce(topic, **kwargs)
+                break
+            except BufferError:
+                p.poll(0.05)
+        if n % 1000 == 0:
+            p.poll(0)
+        if progress is not None:
+            progress(len(line) + 1)
+    return int(p.flush(60))
 
 
 def _produce_values(p: Any, topic: str, records: Iterable[bytes], key: str | None,
-                    partition: int | None, done: Any, progress: Any,
-                    counts: Callable[[], tuple[int, int, list[str]]]) -> tuple[int, int]:
-    """The common case, one value per line: no parsing, no per-record dict."""
-    from confluent_kafka import KafkaException
-
+                    partition: int | None, done: Any, progress: Any) -> int:
+    """The common case, one value per line: no parsing, no per-record dict; what is left
+    unacked."""
     produce_one = p.produce
     k = key.encode() if key is not None else None
     part = -1 if partition is None else partition
-    try:
-        for n, line in enumerate(records, 1):
-            while True:
-                try:
-                    produce_one(topic, line, k, part, on_delivery=done)
-                    break
-                except BufferError:  # the queue is full: let deliveries drain it
-                    p.poll(0.05)
-            if n % 1000 == 0:
-                p.poll(0)
-                if progress is not None:
-                    progress(1000 * (len(line) + 1))
-        remaining = p.flush(60)
-    except KafkaException as exc:
-        raise CliError(f"cannot produce to {topic}: {exc}", FAILED) from None
-    delivered, failed, first_error = counts()
-    if remaining:
-        raise CliError(f"{remaining} record(s) not acknowledged within 60 s", UNAVAILABLE)
-    if failed:
-        raise CliError(f"{failed} of {failed + delivered} record(s) failed: {first_error[0]}",
-                       FAILED)
-    return delivered, failed
+    for n, line in enumerate(records, 1):
+        while True:
+            try:
+                produce_one(topic, line, k, part, on_delivery=done)
+                break
+            except BufferError:  # the queue is full: let deliveries drain it
+                p.poll(0.05)
+        if n % 1000 == 0:
+            p.poll(0)
+            if progress is not None:
+                progress(1000 * (len(line) + 1))
+    return int(p.flush(60))
 
 
 def produce_with_schema(api: Any, topic: str, records: Iterable[bytes], *, subject: str,
